@@ -1,0 +1,57 @@
+// Verifies a bearer JWT into an Identity. Each key accepts exactly one algorithm (HS256 for the
+// secret, RS256 for the public key), which refuses `alg: none` and HS/RS confusion.
+import jwt from "jsonwebtoken";
+import { AppError } from "../core/errors.js";
+import type { Identity } from "./identity.js";
+
+export interface JwtKeys {
+  readonly secret: string | undefined;
+  readonly publicKey: string | undefined;
+}
+
+export type TokenVerifier = (token: string) => Identity;
+
+const ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+function claimId(v: unknown): string | undefined {
+  if (typeof v === "number" && Number.isSafeInteger(v)) v = String(v);
+  return typeof v === "string" && ID.test(v) ? v : undefined;
+}
+
+export function createTokenVerifier(keys: JwtKeys): TokenVerifier {
+  return (token) => {
+    if (typeof token !== "string" || token.length === 0 || token.length > 8192) {
+      throw new AppError("unauthorized", "Missing or malformed token");
+    }
+    const decoded = jwt.decode(token, { complete: true });
+    const alg = decoded && typeof decoded === "object" ? decoded.header?.alg : undefined;
+    let key: string | undefined;
+    if (alg === "HS256") key = keys.secret;
+    else if (alg === "RS256") key = keys.publicKey;
+    if (!key) throw new AppError("unauthorized", "Invalid token");
+    let claims: jwt.JwtPayload;
+    try {
+      const out = jwt.verify(token, key, { algorithms: [alg as jwt.Algorithm], clockTolerance: 5 });
+      if (typeof out === "string") throw new Error("string payload");
+      claims = out;
+    } catch (err) {
+      const expired = err instanceof jwt.TokenExpiredError;
+      throw new AppError("unauthorized", expired ? "Token expired" : "Invalid token");
+    }
+    const name = typeof claims.name === "string" && claims.name.trim() ? claims.name.trim().slice(0, 100) : undefined;
+    const agentId = claimId(claims.agent_id);
+    if (agentId) return { kind: "agent", agentId, name, admin: false };
+    const userId = claimId(claims.sub) ?? claimId(claims.user_id);
+    if (!userId) throw new AppError("unauthorized", "Token names no user");
+    const roles = Array.isArray(claims.roles) ? claims.roles : [];
+    const admin = claims.role === "admin" || roles.includes("admin");
+    return { kind: "user", userId, name, admin };
+  };
+}
+
+/** Pulls the token out of an `Authorization: Bearer …` header value. */
+export function bearer(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1];
+}

@@ -1,0 +1,178 @@
+// One typed, frozen Config parsed from the environment once at start-up (CONTRACT §2).
+// A bad value throws a ConfigError whose message is one line naming the variable.
+import os from "node:os";
+
+export type AgentsTransport = "http" | "nats";
+
+export interface Config {
+  readonly env: "development" | "production" | "test";
+  readonly port: number;
+  readonly host: string;
+  /** PostgreSQL URL; undefined in development means "start embedded PostgreSQL". */
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string;
+  readonly jwt: { readonly secret: string | undefined; readonly publicKey: string | undefined; readonly isDevSecret: boolean };
+  readonly adminToken: string | undefined;
+  readonly corsOrigins: readonly string[] | "localhost";
+  readonly webConcurrency: number;
+  readonly defaultRooms: readonly string[];
+  readonly dataDir: string;
+  readonly logLevel: string;
+  readonly presence: {
+    /** TTL of presence:user:{id}; 40 s by contract, shortened only by tests. */
+    readonly ttlSeconds: number;
+    readonly sweepIntervalMs: number;
+    readonly graceMs: number;
+    readonly allowAnonymous: boolean;
+  };
+  readonly secondme: {
+    readonly agentId: string;
+    readonly timeoutMs: number;
+    readonly concurrency: number;
+  };
+  readonly agents: {
+    readonly transport: AgentsTransport;
+    /** undefined in development means "start the stand-in Agents Core". */
+    readonly url: string | undefined;
+    readonly invokePath: string;
+    readonly natsUrl: string;
+    readonly timeoutMs: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export const DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-do-not-use-in-production";
+const DEFAULT_ROOMS = ["general", "welcome", "builders"];
+const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return dflt;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, dflt: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return dflt;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, name: string, protocols: string[], dflt?: string): string | undefined {
+  const raw = str(env, name) ?? dflt;
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(" or ")}, got ${parsed.protocol}`);
+  }
+  return raw;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object") {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = str(env, "NODE_ENV") ?? "development";
+  if (!["development", "production", "test"].includes(nodeEnv)) {
+    throw new ConfigError(`NODE_ENV must be development, production or test, got "${nodeEnv}"`);
+  }
+  const production = nodeEnv === "production";
+
+  const databaseUrl = url(env, "DATABASE_URL", ["postgres:", "postgresql:"]);
+  if (production && !databaseUrl) throw new ConfigError("DATABASE_URL is required in production");
+
+  const publicKey = str(env, "JWT_PUBLIC_KEY")?.replace(/\\n/g, "\n");
+  if (publicKey && !publicKey.includes("BEGIN")) throw new ConfigError("JWT_PUBLIC_KEY must be a PEM public key");
+  let secret = str(env, "JWT_SECRET");
+  if (production && !secret && !publicKey) throw new ConfigError("JWT_SECRET (or JWT_PUBLIC_KEY) is required in production");
+  if (secret && secret.length < 16 && production) throw new ConfigError("JWT_SECRET must be at least 16 characters in production");
+  const isDevSecret = !secret && !publicKey;
+  if (isDevSecret) secret = DEV_JWT_SECRET;
+
+  const rawCors = str(env, "CORS_ORIGINS");
+  let corsOrigins: readonly string[] | "localhost" = production ? [] : "localhost";
+  if (rawCors) {
+    corsOrigins = rawCors.split(",").map((o) => o.trim()).filter(Boolean);
+    for (const o of corsOrigins) {
+      if (o === "*") throw new ConfigError("CORS_ORIGINS must list origins, not *: the front end sends credentials");
+      try {
+        new URL(o);
+      } catch {
+        throw new ConfigError(`CORS_ORIGINS has an invalid origin "${o}"`);
+      }
+    }
+  }
+
+  const rooms = (str(env, "CITY_DEFAULT_ROOMS") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const slug of rooms) {
+    if (!SLUG.test(slug)) throw new ConfigError(`CITY_DEFAULT_ROOMS has an invalid slug "${slug}"`);
+  }
+
+  const transport = (str(env, "AGENTS_TRANSPORT") ?? "http").toLowerCase();
+  if (transport !== "http" && transport !== "nats") {
+    throw new ConfigError(`AGENTS_TRANSPORT must be http or nats, got "${transport}"`);
+  }
+  const agentsUrlName = str(env, "AGENTS_CORE_URL") ? "AGENTS_CORE_URL" : "AGENTS_SERVICE_URL";
+  const agentsUrl = url(env, agentsUrlName, ["http:", "https:"]);
+  const invokePath = str(env, "AGENTS_CORE_INVOKE_PATH") ?? "/agents/{agent_id}/invoke";
+  if (!invokePath.startsWith("/")) throw new ConfigError("AGENTS_CORE_INVOKE_PATH must start with /");
+
+  const cpus = Math.max(2, os.availableParallelism?.() ?? os.cpus().length);
+
+  return deepFreeze<Config>({
+    env: nodeEnv as Config["env"],
+    port: int(env, "PORT", 8080, 0, 65535),
+    host: str(env, "HOST") ?? "0.0.0.0",
+    databaseUrl,
+    redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"], "redis://127.0.0.1:6379/0")!,
+    jwt: { secret, publicKey, isDevSecret },
+    adminToken: str(env, "ADMIN_TOKEN"),
+    corsOrigins,
+    webConcurrency: int(env, "WEB_CONCURRENCY", cpus, 1, 256),
+    defaultRooms: rooms.length ? rooms : DEFAULT_ROOMS,
+    dataDir: str(env, "DATA_DIR") ?? ".data",
+    logLevel: str(env, "LOG_LEVEL") ?? (nodeEnv === "test" ? "warn" : "info"),
+    presence: {
+      ttlSeconds: int(env, "PRESENCE_TTL_SECONDS", 40, 1, 3600),
+      sweepIntervalMs: int(env, "PRESENCE_SWEEP_INTERVAL_MS", 10_000, 100, 600_000),
+      graceMs: int(env, "PRESENCE_GRACE_MS", 5_000, 0, 600_000),
+      allowAnonymous: bool(env, "PRESENCE_ALLOW_ANONYMOUS", false),
+    },
+    secondme: {
+      agentId: str(env, "SECONDME_AGENT_ID") ?? "ag_secondme_global",
+      timeoutMs: int(env, "SECONDME_TIMEOUT_MS", 30_000, 1, 600_000),
+      concurrency: int(env, "SECONDME_CONCURRENCY", 16, 1, 1000),
+    },
+    agents: {
+      transport,
+      url: agentsUrl,
+      invokePath,
+      natsUrl: url(env, "NATS_URL", ["nats:", "tls:", "ws:", "wss:"], "nats://127.0.0.1:4222")!,
+      timeoutMs: int(env, "AGENTS_CORE_TIMEOUT_MS", 25_000, 1, 600_000),
+    },
+  });
+}

@@ -1,0 +1,75 @@
+// Every domain error in one registry: a code, an HTTP status, and whether its message may be
+// shown to the client. HTTP (http/error-middleware.ts) and the sockets (realtime) map from here.
+
+export const ERRORS = {
+  validation_failed: { status: 400, expose: true },
+  invalid_json: { status: 400, expose: true },
+  unauthorized: { status: 401, expose: true },
+  forbidden: { status: 403, expose: true },
+  not_found: { status: 404, expose: true },
+  room_not_found: { status: 404, expose: true },
+  slug_taken: { status: 409, expose: true },
+  conflict: { status: 409, expose: true },
+  payload_too_large: { status: 413, expose: true },
+  unsupported_media_type: { status: 415, expose: true },
+  rate_limited: { status: 429, expose: true },
+  agent_failed: { status: 502, expose: true },
+  agent_timeout: { status: 504, expose: true },
+  unavailable: { status: 503, expose: true },
+  internal: { status: 500, expose: false },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AppError extends Error {
+  override name = "AppError";
+  readonly status: number;
+  readonly expose: boolean;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.status = ERRORS[code].status;
+    this.expose = ERRORS[code].expose;
+  }
+}
+
+export const validation = (field: string, message: string) =>
+  new AppError("validation_failed", message, { field });
+
+/** The wire shape of an error body (CONTRACT §6). */
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string; retry_after?: number };
+}
+
+const PG_UNAVAILABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EPIPE", "57P01", "57P03", "53300"]);
+
+/** True when an error says a dependency (PostgreSQL, Redis) cannot be reached right now. */
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; cause?: unknown; name?: string } | undefined;
+  if (!e) return false;
+  if (e.code && PG_UNAVAILABLE.has(e.code)) return true;
+  if (e.name === "DriverAdapterError" || e.name === "PrismaClientKnownRequestError") {
+    if (/connect|terminat|timeout|ECONNREFUSED|pool/i.test(e.message ?? "")) return true;
+  }
+  if (/Connection terminated|connect ECONNREFUSED|Connection is closed|timeout exceeded when trying to connect/i.test(e.message ?? "")) return true;
+  return e.cause !== undefined && e.cause !== err ? isUnavailable(e.cause) : false;
+}
+
+/** Turns anything thrown into an AppError; unknown errors become an unexposed internal one. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (isUnavailable(err)) return new AppError("unavailable", "A backing service is unavailable; try again shortly");
+  return new AppError("internal", "Internal server error");
+}
+
+export function errorBody(err: AppError): ErrorBody {
+  const body: ErrorBody = { error: { code: err.code, message: err.message } };
+  const field = err.details?.field;
+  if (typeof field === "string") body.error.field = field;
+  const retry = err.details?.retryAfter;
+  if (typeof retry === "number") body.error.retry_after = retry;
+  return body;
+}

@@ -1,0 +1,22 @@
+// `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the embedded development
+// database when it is unset), then exits.
+import { loadConfig } from "../../config/config.js";
+import { migrate } from "./migrate.js";
+import { startEmbeddedPostgres } from "./embedded-postgres.js";
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, console.error);
+  try {
+    const result = await migrate(config.databaseUrl ?? embedded!.url);
+    const list = result.applied.length ? result.applied.join(", ") : "none pending";
+    console.log(`migrations applied: ${list} (${result.alreadyApplied} already applied)`);
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`db:migrate: ${err.message}`);
+  process.exit(1);
+});
