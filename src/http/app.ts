@@ -39,8 +39,8 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   }
   app.use(errorMiddleware(deps.logger));
   app.use(corsMiddleware(deps.corsOrigins));
-  for (const r of deps.publicRouters ?? []) app.use(r.routes());
   app.use(prefixMiddleware);
+  for (const r of deps.publicRouters ?? []) app.use(r.routes());
   for (const m of deps.extra ?? []) app.use(m);
   app.use(koaBody({ jsonLimit: JSON_LIMIT, text: false, urlencoded: false, multipart: false, jsonStrict: false }));
   app.use(authMiddleware(deps.verify));

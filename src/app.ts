@@ -1,0 +1,68 @@
+// Composition root of one API worker: the only place that opens connections and wires services.
+// Nothing connects at import time; tests build their own app from their own Config.
+import http from "node:http";
+import type { Config } from "./config/config.js";
+import { createLogger, type Logger } from "./core/logger.js";
+import { createTokenVerifier } from "./auth/verify-token.js";
+import { createDatabase } from "./infra/db/database.js";
+import { closeRedis, createRedis } from "./infra/redis/redis.js";
+import { createRoomsRepo } from "./rooms/rooms-repo.js";
+import { createRoomsService } from "./rooms/rooms-service.js";
+import { createFeedService } from "./feed/feed-service.js";
+import { createHttpApp } from "./http/app.js";
+import { createHealthRouter } from "./http/routes/health-routes.js";
+import { createRoomsRouter } from "./http/routes/rooms-routes.js";
+import { createFeedRouter } from "./http/routes/feed-routes.js";
+
+export interface App {
+  readonly server: http.Server;
+  readonly logger: Logger;
+  /** Ordered shutdown: refuse new work, drain, close connections. */
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  readonly workerId?: string;
+  readonly logger?: Logger;
+}
+
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  if (!config.databaseUrl) throw new Error("createApp needs config.databaseUrl (the primary resolves it)");
+  const logger = opts.logger ?? createLogger(config.logLevel, { worker: opts.workerId });
+  const db = createDatabase(config.databaseUrl, { applicationName: `city-api-${opts.workerId ?? "0"}` });
+  const redis = createRedis(config.redisUrl, "commands");
+  const verify = createTokenVerifier(config.jwt);
+
+  const rooms = createRoomsService({ repo: createRoomsRepo(db) });
+  const feed = createFeedService(db);
+
+  let draining = false;
+  const probes = [
+    { name: "postgres", check: () => db.ping() },
+    { name: "redis", check: () => redis.ping() },
+  ];
+  const koa = createHttpApp({
+    logger,
+    verify,
+    corsOrigins: config.corsOrigins,
+    workerId: opts.workerId,
+    publicRouters: [createHealthRouter(probes, () => draining)],
+    routers: [createRoomsRouter(rooms), createFeedRouter(feed)],
+  });
+  const server = http.createServer(koa.callback());
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  return {
+    server,
+    logger,
+    async close() {
+      draining = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await Promise.all([db.close(), closeRedis(redis)]);
+    },
+  };
+}

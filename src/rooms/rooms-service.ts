@@ -1,0 +1,165 @@
+// The rooms capability: listing, creation, detail, history, the message write and membership.
+// Every transport (REST, Socket.IO, raw ws, the agents.reply subscriber) goes through here, so
+// validation, the single-statement write, the feed event and idempotency are the same everywhere.
+import { AppError, validation } from "../core/errors.js";
+import { newId, roomIdFor } from "../core/ids.js";
+import { snippet } from "../core/text.js";
+import { actorId, displayName, type Identity } from "../auth/identity.js";
+import type { RoomsRepo } from "./rooms-repo.js";
+import { MESSAGE_ID_RE, ROOM_ID_RE, toMessage, toRoom, type Message, type Room } from "./room-model.js";
+import { slugFromName } from "./slug.js";
+import type { CreateRoomInput, MessageInput } from "./inputs.js";
+
+/** Exact online counts per room (presence capability); zero until presence is wired. */
+export interface OnlineCounter {
+  countRooms(roomIds: readonly string[]): Promise<number[]>;
+}
+
+/** Where committed room events go (the realtime hub). Called after commit, never before. */
+export interface RoomEventSink {
+  message(message: Message): void;
+  joined(roomId: string, userId: string): void;
+  left(roomId: string, userId: string): void;
+}
+
+export interface RoomsServiceDeps {
+  readonly repo: RoomsRepo;
+  readonly online?: OnlineCounter;
+  readonly events?: RoomEventSink;
+}
+
+export const DETAIL_MESSAGES = 50;
+
+const DEFAULT_DESCRIPTIONS: Record<string, string> = {
+  general: "Головна кімната міста",
+  welcome: "Ласкаво просимо до міста",
+  builders: "Кімната для тих, хто будує місто",
+};
+
+const titleCase = (slug: string) => slug.split("-").map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(" ");
+
+export function createRoomsService(deps: RoomsServiceDeps) {
+  const { repo } = deps;
+  const zeros = async (ids: readonly string[]) => ids.map(() => 0);
+  const counts = (ids: readonly string[]) => (deps.online ? deps.online.countRooms(ids) : zeros(ids));
+  let events: RoomEventSink | undefined = deps.events;
+
+  async function requireRoom(roomId: string) {
+    const room = ROOM_ID_RE.test(roomId) ? await repo.getRoom(roomId) : undefined;
+    if (!room) throw new AppError("room_not_found", `Room ${JSON.stringify(roomId.slice(0, 80))} does not exist`);
+    return room;
+  }
+
+  async function seqOf(roomId: string, messageId: string, field: string): Promise<number> {
+    const seq = MESSAGE_ID_RE.test(messageId) ? await repo.messageSeq(roomId, messageId) : undefined;
+    if (seq === undefined) throw validation(field, `${field}: no message ${JSON.stringify(messageId.slice(0, 80))} in this room`);
+    return seq;
+  }
+
+  return {
+    /** The realtime hub is built after this service; it plugs itself in here. */
+    setEventSink(sink: RoomEventSink) {
+      events = sink;
+    },
+
+    async ensureDefaultRooms(slugs: readonly string[]): Promise<void> {
+      await repo.ensureDefaultRooms(
+        slugs.map((slug) => ({ id: roomIdFor(slug), slug, name: titleCase(slug), description: DEFAULT_DESCRIPTIONS[slug] ?? `Кімната ${titleCase(slug)}` })),
+      );
+    },
+
+    async listRooms(limit: number, offset: number): Promise<Room[]> {
+      const rows = await repo.listRooms(limit, offset);
+      const online = await counts(rows.map((r) => r.id));
+      return rows.map((r, i) => toRoom(r, online[i] ?? 0));
+    },
+
+    async createRoom(who: Identity, input: CreateRoomInput): Promise<Room> {
+      const slug = input.slug ?? slugFromName(input.name);
+      const row = await repo.createRoom({
+        id: roomIdFor(slug),
+        slug,
+        name: input.name,
+        description: input.description ?? null,
+        createdBy: actorId(who),
+      });
+      if (!row) throw new AppError("slug_taken", `A room with slug "${slug}" already exists`, { field: "slug" });
+      return toRoom(row, 0);
+    },
+
+    async roomDetail(roomId: string) {
+      const room = await requireRoom(roomId);
+      const [messages, online] = await Promise.all([repo.latestMessages(roomId, DETAIL_MESSAGES), counts([roomId])]);
+      const wire = toRoom(room, online[0] ?? 0);
+      return { ...wire, room: wire, messages: messages.map(toMessage), members_online: wire.members_online };
+    },
+
+    async history(roomId: string, q: { before?: string; after?: string; limit: number }): Promise<Message[]> {
+      await requireRoom(roomId);
+      const before = q.before ? await seqOf(roomId, q.before, "before") : null;
+      const after = q.after ? await seqOf(roomId, q.after, "after") : null;
+      const rows = before === null && after === null ? await repo.latestMessages(roomId, q.limit) : await repo.messagesBetween(roomId, after, before, q.limit);
+      return rows.map(toMessage);
+    },
+
+    /** Every persisted message after `lastMessageId` (up to `max`), oldest first: the replay of
+     *  a join that names the last message its client saw. */
+    async messagesAfter(roomId: string, lastMessageId: string, max: number): Promise<Message[]> {
+      const seq = await seqOf(roomId, lastMessageId, "last_message_id");
+      return (await repo.messagesBetween(roomId, seq, null, max)).map(toMessage);
+    },
+
+    lastSeq: (roomId: string) => repo.roomLastSeq(roomId),
+
+    messagesBetweenSeq: async (roomId: string, afterSeq: number, beforeSeq: number | null, max: number) =>
+      (await repo.messagesBetween(roomId, afterSeq, beforeSeq, max)).map(toMessage),
+
+    /** Writes a message and its feed event in one statement, then hands it to the realtime hub.
+     *  A repeated client_message_id from the same author returns the original (created=false). */
+    async postMessage(who: Identity, roomId: string, input: MessageInput): Promise<{ message: Message; created: boolean }> {
+      if (!ROOM_ID_RE.test(roomId)) throw new AppError("room_not_found", `Room ${JSON.stringify(roomId.slice(0, 80))} does not exist`);
+      const agent = who.kind === "agent";
+      let result;
+      try {
+        result = await repo.insertMessage({
+          id: newId.message(),
+          roomId,
+          authorUserId: agent ? null : actorId(who),
+          authorAgentId: agent ? actorId(who) : null,
+          authorName: displayName(who),
+          body: input.body,
+          clientMessageId: input.clientMessageId,
+          feedEventId: newId.feedEvent(),
+          feedKind: agent ? "agent_reply" : "room_message",
+          snippet: snippet(input.body),
+        });
+      } catch (err) {
+        // Two requests with one client_message_id raced past the duplicate check; the unique
+        // index refused the second whole statement, so nothing of it was written.
+        if ((err as { code?: string }).code === "23505" && input.clientMessageId) {
+          const row = await repo.findMessageByClientId(roomId, actorId(who), input.clientMessageId);
+          if (row) return { message: toMessage(row), created: false };
+        }
+        throw err;
+      }
+      if (!result) throw new AppError("room_not_found", `Room ${JSON.stringify(roomId)} does not exist`);
+      const message = toMessage(result.row);
+      if (result.created) events?.message(message);
+      return { message, created: result.created };
+    },
+
+    async join(who: Identity, roomId: string): Promise<void> {
+      await requireRoom(roomId);
+      await repo.addMember(roomId, actorId(who));
+      events?.joined(roomId, actorId(who));
+    },
+
+    async leave(who: Identity, roomId: string): Promise<void> {
+      await requireRoom(roomId);
+      await repo.removeMember(roomId, actorId(who));
+      events?.left(roomId, actorId(who));
+    },
+  };
+}
+
+export type RoomsService = ReturnType<typeof createRoomsService>;
