@@ -27,7 +27,8 @@ export function snippet(s: string, max = 140): string {
 /** Query-string integer in [min, max]; absent means the default; anything else is a 400. */
 export function queryInt(dflt: number, min: number, max: number) {
   return z
-    .union([z.string(), z.undefined()])
+    .string()
+    .optional()
     .transform((v, ctx) => {
       if (v === undefined || v === "") return dflt;
       if (!/^\d{1,9}$/.test(v)) {

@@ -149,10 +149,13 @@ export function createRoomsRepo(db: Database) {
 
     /** Idempotent: several workers may start together and all call this. */
     async ensureDefaultRooms(rooms: { id: string; slug: string; name: string; description: string }[]): Promise<void> {
-      await prisma.cityRoom.createMany({
-        data: rooms.map((r) => ({ id: r.id, slug: r.slug, name: r.name, description: r.description, isDefault: true })),
-        skipDuplicates: true,
-      });
+      // One at a time so created_at follows the configured order, which listings keep.
+      for (const r of rooms) {
+        await prisma.cityRoom.createMany({
+          data: [{ id: r.id, slug: r.slug, name: r.name, description: r.description, isDefault: true }],
+          skipDuplicates: true,
+        });
+      }
     },
 
     async addMember(roomId: string, userId: string): Promise<void> {
