@@ -29,6 +29,14 @@ export interface Config {
     readonly agentId: string;
     readonly timeoutMs: number;
     readonly concurrency: number;
+    /** Tries per invocation (transport errors and 5xx from the agent are retried; 4xx never). */
+    readonly attempts: number;
+    /** First retry delay; doubles on each further retry. */
+    readonly backoffMs: number;
+  };
+  readonly queue: {
+    /** BullMQ's own key prefix, so its keys never mix with ours (tests use one per run). */
+    readonly prefix: string;
   };
   readonly agents: {
     readonly transport: AgentsTransport;
@@ -166,6 +174,11 @@ export function loadConfig(env: Env = process.env): Config {
       agentId: str(env, "SECONDME_AGENT_ID") ?? "ag_secondme_global",
       timeoutMs: int(env, "SECONDME_TIMEOUT_MS", 30_000, 1, 600_000),
       concurrency: int(env, "SECONDME_CONCURRENCY", 16, 1, 1000),
+      attempts: int(env, "SECONDME_ATTEMPTS", 3, 1, 20),
+      backoffMs: int(env, "SECONDME_BACKOFF_MS", 500, 0, 600_000),
+    },
+    queue: {
+      prefix: str(env, "BULLMQ_PREFIX") ?? "city:bull",
     },
     agents: {
       transport,
