@@ -13,6 +13,7 @@ import { createHttpApp } from "./http/app.js";
 import { createHealthRouter } from "./http/routes/health-routes.js";
 import { createRoomsRouter } from "./http/routes/rooms-routes.js";
 import { createFeedRouter } from "./http/routes/feed-routes.js";
+import { createRealtime } from "./realtime/realtime.js";
 
 export interface App {
   readonly server: http.Server;
@@ -52,12 +53,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const server = http.createServer(koa.callback());
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  const realtime = createRealtime(server, { redisUrl: config.redisUrl, corsOrigins: config.corsOrigins, verify, rooms, logger });
 
   return {
     server,
     logger,
     async close() {
       draining = true;
+      await realtime.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

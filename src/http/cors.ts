@@ -12,9 +12,14 @@ function isLocalOrigin(origin: string): boolean {
   }
 }
 
-export function corsMiddleware(allowed: readonly string[] | "localhost") {
+/** Whether a browser origin may call us with credentials (HTTP and Socket.IO share this). */
+export function createOriginCheck(allowed: readonly string[] | "localhost"): (origin: string) => boolean {
   const list = allowed === "localhost" ? undefined : new Set(allowed);
-  const ok = (origin: string) => (list ? list.has(origin) : isLocalOrigin(origin));
+  return (origin) => (list ? list.has(origin) : isLocalOrigin(origin));
+}
+
+export function corsMiddleware(allowed: readonly string[] | "localhost") {
+  const ok = createOriginCheck(allowed);
   return async function cors(ctx: Context, next: Next): Promise<void> {
     ctx.set("X-Content-Type-Options", "nosniff");
     ctx.set("X-Frame-Options", "DENY");

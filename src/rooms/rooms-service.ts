@@ -109,6 +109,11 @@ export function createRoomsService(deps: RoomsServiceDeps) {
       return (await repo.messagesBetween(roomId, seq, null, max)).map(toMessage);
     },
 
+    /** Throws room_not_found for an unknown room (sockets check this on every join). */
+    async assertRoom(roomId: string): Promise<void> {
+      await requireRoom(roomId);
+    },
+
     lastSeq: (roomId: string) => repo.roomLastSeq(roomId),
 
     messagesBetweenSeq: async (roomId: string, afterSeq: number, beforeSeq: number | null, max: number) =>

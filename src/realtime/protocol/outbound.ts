@@ -1,0 +1,53 @@
+// Every server → client event (CONTRACT §7, §10) and its naming per dialect: the `/v1` raw-ws
+// dialect names room events with a `city.` prefix; everything else speaks the contract names.
+import type { Message } from "../../rooms/room-model.js";
+
+export type PresenceStatus = "online" | "offline";
+
+export interface RoomOutbound {
+  "room.message": { event: "room.message"; room_id: string; message: Message };
+  "room.join": { event: "room.join"; room_id: string; user_id: string };
+  "room.leave": { event: "room.leave"; room_id: string; user_id: string };
+  "room.presence": { event: "room.presence"; room_id: string; user_id: string; status: PresenceStatus };
+  "room.message.ack": { event: "room.message.ack"; client_message_id: string | null; message: Message };
+}
+
+export interface PresenceOutbound {
+  "presence.update": { event: "presence.update"; user_id: string; status: PresenceStatus; last_seen: string | null };
+  "presence.bulk_update": { event: "presence.bulk_update"; users: { user_id: string; status: PresenceStatus; last_seen: string | null }[] };
+}
+
+export interface SecondMeOutbound {
+  "secondme.status": { event: "secondme.status"; [k: string]: unknown };
+  "secondme.reply": { event: "secondme.reply"; [k: string]: unknown };
+}
+
+export interface CommonOutbound {
+  error: { event: "error"; code: string; message: string; ref?: string };
+  pong: { event: "pong" };
+}
+
+export type RoomEvent = RoomOutbound[keyof RoomOutbound];
+/** The room events broadcast to a room (the ack goes only to its sender). */
+export type RoomBroadcast = Exclude<RoomEvent, RoomOutbound["room.message.ack"]>;
+export type ServerEvent = RoomEvent | PresenceOutbound[keyof PresenceOutbound] | SecondMeOutbound[keyof SecondMeOutbound] | CommonOutbound[keyof CommonOutbound];
+
+export type WsDialect = "contract" | "v1";
+
+/** The name a dialect uses for an event. */
+export function eventName(dialect: WsDialect, event: string): string {
+  return dialect === "v1" && event.startsWith("room.") ? `city.${event}` : event;
+}
+
+/** One JSON frame for a raw-ws client of a dialect. */
+export function encodeFrame(dialect: WsDialect, ev: ServerEvent): string {
+  if (dialect === "v1" && ev.event.startsWith("room.")) return JSON.stringify({ ...ev, event: `city.${ev.event}` });
+  return JSON.stringify(ev);
+}
+
+export function errorEvent(code: string, message: string, ref?: string): CommonOutbound["error"] {
+  return ref === undefined ? { event: "error", code, message } : { event: "error", code, message, ref };
+}
+
+/** Typed event maps for Socket.IO's generics: server → client listeners take the payload. */
+export type ToClient<M> = { [K in keyof M]: (payload: M[K]) => void };

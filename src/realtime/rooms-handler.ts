@@ -1,0 +1,131 @@
+// The rooms protocol, independent of transport: Socket.IO and the raw-ws shim both hand every
+// inbound event to handleRoomEvent with a RoomsConnection adapter, so behaviour cannot drift.
+import { AppError, toAppError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import { actorId } from "../auth/identity.js";
+import type { RoomsService } from "../rooms/rooms-service.js";
+import type { Message } from "../rooms/room-model.js";
+import { ROOM_EVENTS } from "./protocol/inbound.js";
+import { errorEvent } from "./protocol/outbound.js";
+import type { RoomHub } from "./room-hub.js";
+import type { Ack, Connection } from "./connection-types.js";
+
+export interface RoomsConnection extends Omit<Connection, "id"> {
+  /** Subscribe to the room's live broadcasts (synchronously). */
+  joinLive(roomId: string): void;
+  leaveLive(roomId: string): void;
+}
+
+const REPLAY_PAGE = 500;
+const REPLAY_MAX = 10_000;
+
+export interface RoomsHandlerDeps {
+  readonly rooms: RoomsService;
+  readonly hub: RoomHub;
+  readonly logger: Logger;
+}
+
+export function createRoomsHandler({ rooms, hub, logger }: RoomsHandlerDeps) {
+  /** Sends every persisted message after lastMessageId, then the live ones, with no gap and no
+   *  duplicate: live messages released while the replay runs are held and sent after it. */
+  async function joinWithReplay(conn: RoomsConnection, roomId: string, lastMessageId: string): Promise<void> {
+    const live: Message[] = [];
+    const stop = hub.addCatchUp(roomId, (m) => live.push(m));
+    try {
+      await hub.ready(roomId); // the stream's start is read before the replay's snapshot
+      let sent = 0;
+      let page = await rooms.messagesAfter(roomId, lastMessageId, REPLAY_PAGE);
+      let lastSeq: number | undefined;
+      while (page.length) {
+        for (const m of page) conn.send({ event: "room.message", room_id: roomId, message: m });
+        lastSeq = page[page.length - 1]!.seq;
+        sent += page.length;
+        if (page.length < REPLAY_PAGE || sent >= REPLAY_MAX) break;
+        page = await rooms.messagesBetweenSeq(roomId, lastSeq, null, REPLAY_PAGE);
+      }
+      for (const m of live) {
+        if (lastSeq === undefined || m.seq > lastSeq) {
+          conn.send({ event: "room.message", room_id: roomId, message: m });
+          lastSeq = m.seq;
+        }
+      }
+    } finally {
+      stop();
+    }
+    conn.joinLive(roomId);
+  }
+
+  async function dispatch(conn: RoomsConnection, name: string, payload: unknown, ack?: Ack): Promise<void> {
+    const schema = ROOM_EVENTS[name as keyof typeof ROOM_EVENTS];
+    if (!schema) throw new AppError("validation_failed", `Unknown event "${String(name).slice(0, 60)}"`, { field: "event" });
+    const parsed = schema.safeParse(payload);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.join(".") || "payload";
+      throw new AppError("validation_failed", `${field}: ${issue?.message ?? "invalid"}`, { field });
+    }
+    const who = conn.identity;
+    switch (name) {
+      case "room.join": {
+        const ev = parsed.data as { room_id: string; last_message_id?: string };
+        await rooms.assertRoom(ev.room_id);
+        if (who) await rooms.join(who, ev.room_id);
+        if (ev.last_message_id) {
+          try {
+            await joinWithReplay(conn, ev.room_id, ev.last_message_id);
+          } catch (err) {
+            conn.joinLive(ev.room_id);
+            throw err;
+          }
+        } else conn.joinLive(ev.room_id);
+        ack?.({ event: "room.join", room_id: ev.room_id, user_id: who ? actorId(who) : null });
+        return;
+      }
+      case "room.leave": {
+        const ev = parsed.data as { room_id: string };
+        conn.leaveLive(ev.room_id);
+        if (who) await rooms.leave(who, ev.room_id).catch((err) => logger.debug({ err }, "leave of an unknown room"));
+        ack?.({ event: "room.leave", room_id: ev.room_id });
+        return;
+      }
+      case "room.message.send": {
+        if (!who) throw new AppError("unauthorized", "Sending needs a token: connect with auth.token or ?token=");
+        const ev = parsed.data as { room_id: string; body: string; clientMessageId: string | null };
+        const { message } = await rooms.postMessage(who, ev.room_id, { body: ev.body, clientMessageId: ev.clientMessageId });
+        const res = { event: "room.message.ack" as const, client_message_id: ev.clientMessageId, message };
+        if (ack) ack(res);
+        else conn.send(res);
+        return;
+      }
+    }
+  }
+
+  return async function handleRoomEvent(conn: RoomsConnection, name: string, payload: unknown, ack?: Ack): Promise<void> {
+    const verdict = conn.guard.take();
+    if (verdict !== "ok") {
+      const err = errorEvent("rate_limited", "Too many events; slow down");
+      conn.send(err);
+      if (verdict === "disconnect") conn.disconnect("flood");
+      return;
+    }
+    try {
+      await dispatch(conn, name, payload, ack);
+    } catch (raw) {
+      const err = toAppError(raw);
+      if (err.status >= 500 && err.code !== "unavailable") logger.error({ err: raw, event: name }, "room event failed");
+      const ref = refOf(payload) ?? name;
+      const ev = errorEvent(err.code, err.message, ref);
+      conn.send(ev);
+      ack?.(ev);
+    }
+  };
+}
+
+function refOf(payload: unknown): string | undefined {
+  if (!payload || typeof payload !== "object") return undefined;
+  const p = payload as Record<string, unknown>;
+  const v = p.client_message_id ?? p.ref;
+  return typeof v === "string" ? v.slice(0, 128) : undefined;
+}
+
+export type RoomsHandler = ReturnType<typeof createRoomsHandler>;

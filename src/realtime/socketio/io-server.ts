@@ -1,0 +1,84 @@
+// The worker's Socket.IO server: Redis adapter (broadcasts and serverSideEmit reach every worker
+// on every machine), CORS from the same allowlist as REST, and token authentication per §3.
+import type http from "node:http";
+import { Server, type Socket } from "socket.io";
+import { createAdapter } from "@socket.io/redis-adapter";
+import type { Identity } from "../../auth/identity.js";
+import { bearer, type TokenVerifier } from "../../auth/verify-token.js";
+import { AppError } from "../../core/errors.js";
+import { createOriginCheck } from "../../http/cors.js";
+import { closeRedis, createRedis } from "../../infra/redis/redis.js";
+
+export interface SocketData {
+  identity: Identity | undefined;
+}
+
+/** Credentials read off the handshake request before it is dropped (see below). */
+interface RawCredentials {
+  cityToken?: string;
+}
+
+export interface IoServerOptions {
+  readonly redisUrl: string;
+  readonly corsOrigins: readonly string[] | "localhost";
+  readonly verify: TokenVerifier;
+  /** Called when the adapter's subscriber reconnects: broadcasts may have been lost meanwhile. */
+  readonly onRedisReconnect?: () => void;
+}
+
+export function createIoServer(httpServer: http.Server, opts: IoServerOptions) {
+  const pub = createRedis(opts.redisUrl, "pubsub", "city-io-pub");
+  const sub = createRedis(opts.redisUrl, "pubsub", "city-io-sub");
+  let readyOnce = false;
+  sub.on("ready", () => {
+    if (readyOnce) opts.onRedisReconnect?.();
+    readyOnce = true;
+  });
+  const allowed = createOriginCheck(opts.corsOrigins);
+  const io = new Server(httpServer, {
+    serveClient: false,
+    // The raw-ws shim shares this HTTP server: engine.io must not destroy upgrades it does not own.
+    destroyUpgrade: false,
+    maxHttpBufferSize: 1e6,
+    cors: { origin: (origin, cb) => cb(null, origin ? allowed(origin) : true), credentials: true },
+    adapter: createAdapter(pub, sub),
+  });
+
+  // Keep what auth needs and drop the handshake request: it is the largest thing an idle
+  // connection would otherwise hold on to.
+  io.engine.on("connection", (raw: { request: http.IncomingMessage | null } & RawCredentials) => {
+    const req = raw.request;
+    if (req) {
+      const q = new URL(req.url ?? "/", "http://x").searchParams.get("token");
+      raw.cityToken = q ?? bearer(req.headers.authorization);
+    }
+    raw.request = null;
+  });
+
+  /** Namespace middleware: a valid token gives an identity; no token means anonymous; a bad
+   *  token is refused (connect_error) rather than silently downgraded. */
+  const authenticate = (socket: Socket, next: (err?: Error) => void) => {
+    const auth = socket.handshake.auth as { token?: unknown } | undefined;
+    const token =
+      (typeof auth?.token === "string" && auth.token ? auth.token : undefined) ?? (socket.conn as unknown as RawCredentials).cityToken;
+    try {
+      (socket.data as SocketData).identity = token ? opts.verify(token.replace(/^Bearer\s+/i, "")) : undefined;
+      next();
+    } catch (err) {
+      const e = err instanceof AppError ? err : new AppError("unauthorized", "Invalid token");
+      next(Object.assign(new Error(e.message), { data: { code: e.code, message: e.message } }));
+    }
+  };
+
+  return {
+    io,
+    authenticate,
+    async close() {
+      io.local.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await Promise.all([closeRedis(pub), closeRedis(sub)]);
+    },
+  };
+}
+
+export type IoServer = ReturnType<typeof createIoServer>;

@@ -1,0 +1,205 @@
+// The raw-WebSocket shim (CONTRACT §7, §10): /ws/city/rooms/{room_id} and /ws/city/presence, and
+// their `/v1` dialect, on the same HTTP server as Koa and Socket.IO. Frames are JSON objects with
+// an `event` field; the protocol handlers are the ones Socket.IO uses. Raw-ws clients are
+// first-class room members: the room hub delivers to them directly on every worker.
+import type http from "node:http";
+import type { Duplex } from "node:stream";
+import { randomUUID } from "node:crypto";
+import { WebSocketServer, WebSocket, type RawData } from "ws";
+import type { Identity } from "../../auth/identity.js";
+import { bearer, type TokenVerifier } from "../../auth/verify-token.js";
+import { toAppError } from "../../core/errors.js";
+import type { Logger } from "../../core/logger.js";
+import { stripPrefix } from "../../http/prefix.js";
+import type { RoomHub, WsMember } from "../room-hub.js";
+import type { RoomsHandler, RoomsConnection } from "../rooms-handler.js";
+import type { Connection, PresenceProtocol } from "../connection-types.js";
+import { FloodGuard } from "../flood-guard.js";
+import { MAX_FRAME_BYTES } from "../protocol/inbound.js";
+import { encodeFrame, errorEvent, type ServerEvent, type WsDialect } from "../protocol/outbound.js";
+
+/** A client that stops reading is dropped before its send buffer passes this. */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Frames above MAX_FRAME_BYTES get an error; above this the ws library closes the socket. */
+const HARD_MAX_PAYLOAD = 1024 * 1024;
+const PING_INTERVAL_MS = 30_000;
+const PONG_TYPE = Buffer.from(JSON.stringify({ type: "pong" }));
+
+export interface WsShimDeps {
+  readonly verify: TokenVerifier;
+  readonly hub: RoomHub;
+  readonly rooms: { assertRoom(roomId: string): Promise<void> };
+  readonly handleRoom: RoomsHandler;
+  readonly presence?: PresenceProtocol;
+  readonly logger: Logger;
+}
+
+type Route = { kind: "rooms"; roomId: string } | { kind: "presence" };
+
+function route(pathname: string): Route | undefined {
+  const m = /^\/ws\/city\/rooms\/([^/]+)\/?$/.exec(pathname);
+  if (m) return { kind: "rooms", roomId: decodeURIComponent(m[1]!) };
+  if (/^\/ws\/city\/presence\/?$/.test(pathname)) return { kind: "presence" };
+  return undefined;
+}
+
+function refuse(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${http_reason(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+const http_reason = (s: number) => ({ 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 503: "Service Unavailable" })[s] ?? "Error";
+
+export function attachWsShim(server: http.Server, deps: WsShimDeps) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: HARD_MAX_PAYLOAD, perMessageDeflate: false, clientTracking: true });
+  const alive = new WeakSet<WebSocket>();
+
+  const pinger = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, PING_INTERVAL_MS);
+  pinger.unref();
+
+  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname.startsWith("/socket.io/")) return; // engine.io's own upgrade handler
+    void (async () => {
+      const { path, dialect } = stripPrefix(url.pathname);
+      const r = route(path);
+      if (!r) return refuse(socket, 404, "not_found", `No WebSocket endpoint at ${url.pathname}`);
+      let identity: Identity | undefined;
+      try {
+        const token = url.searchParams.get("token") || bearer(req.headers.authorization);
+        identity = token ? deps.verify(token) : undefined;
+        if (r.kind === "rooms") await deps.rooms.assertRoom(r.roomId);
+      } catch (raw) {
+        const err = toAppError(raw);
+        return refuse(socket, err.status, err.code, err.message);
+      }
+      if (socket.destroyed) return;
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        alive.add(ws);
+        ws.on("pong", () => alive.add(ws));
+        if (r.kind === "rooms") serveRooms(ws, identity, dialect, r.roomId);
+        else servePresence(ws, identity, dialect);
+      });
+    })();
+  });
+
+  function baseConnection(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect): Connection & WsMember {
+    return {
+      id: randomUUID(),
+      identity,
+      dialect,
+      guard: new FloodGuard(),
+      send: (ev: ServerEvent) => sendFrame(ws, Buffer.from(encodeFrame(dialect, ev))),
+      sendFrame: (frame: Buffer) => sendFrame(ws, frame),
+      disconnect: () => ws.close(1008, "flood"),
+    };
+  }
+
+  function sendFrame(ws: WebSocket, frame: Buffer): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount + frame.length > MAX_BUFFERED_BYTES) {
+      ws.terminate(); // a reader this slow would hold unbounded memory
+      return;
+    }
+    ws.send(frame, { binary: false });
+  }
+
+  /** Parses a frame; answers ping and protocol errors itself; returns [name, payload] otherwise. */
+  function parse(conn: Pick<Connection, "send"> & WsMember, data: RawData, isBinary: boolean): [string, Record<string, unknown>] | undefined {
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
+    if (size > MAX_FRAME_BYTES) {
+      conn.send(errorEvent("payload_too_large", `Frames are limited to ${MAX_FRAME_BYTES} bytes`));
+      return undefined;
+    }
+    let msg: unknown;
+    try {
+      msg = JSON.parse(Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.concat(data as Buffer[]).toString("utf8"));
+    } catch {
+      conn.send(errorEvent("invalid_json", isBinary ? "Send JSON text frames" : "Frame is not valid JSON"));
+      return undefined;
+    }
+    if (!msg || typeof msg !== "object" || Array.isArray(msg)) {
+      conn.send(errorEvent("validation_failed", "A frame must be a JSON object with an event field"));
+      return undefined;
+    }
+    const obj = msg as Record<string, unknown>;
+    if (obj.type === "ping" || obj.event === "ping") {
+      // Answer in kind: the front end sends {type:"ping"}, others {event:"ping"}.
+      if (obj.type === "ping") conn.sendFrame(PONG_TYPE);
+      else conn.send({ event: "pong" });
+      return undefined;
+    }
+    const name = typeof obj.event === "string" ? obj.event.replace(/^city\./, "") : undefined;
+    if (!name) {
+      conn.send(errorEvent("validation_failed", "event: is required"));
+      return undefined;
+    }
+    return [name, obj];
+  }
+
+  function serveRooms(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect, firstRoom: string): void {
+    const base = baseConnection(ws, identity, dialect);
+    const joined = new Set<string>();
+    const conn: RoomsConnection & WsMember = {
+      ...base,
+      joinLive: (roomId) => {
+        joined.add(roomId);
+        deps.hub.subscribeWs(roomId, conn);
+      },
+      leaveLive: (roomId) => {
+        joined.delete(roomId);
+        deps.hub.unsubscribeWs(roomId, conn);
+      },
+    };
+    ws.on("message", (data, isBinary) => {
+      const parsed = parse(conn, data, isBinary);
+      if (parsed) void deps.handleRoom(conn, parsed[0], parsed[1]);
+    });
+    ws.on("close", () => {
+      for (const roomId of joined) deps.hub.unsubscribeWs(roomId, conn);
+      joined.clear();
+    });
+    ws.on("error", () => {});
+    // The path names a room: join it at once, as a `room.join` without replay would.
+    void deps.handleRoom(conn, "room.join", { room_id: firstRoom });
+  }
+
+  function servePresence(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect): void {
+    const conn = baseConnection(ws, identity, dialect);
+    deps.presence?.onOpen(conn);
+    ws.on("message", (data, isBinary) => {
+      const parsed = parse(conn, data, isBinary);
+      if (!parsed) return;
+      if (!deps.presence) {
+        conn.send(errorEvent("unavailable", "Presence is not available"));
+        return;
+      }
+      void deps.presence.onEvent(conn, parsed[0], parsed[1]);
+    });
+    ws.on("close", () => deps.presence?.onClose(conn));
+    ws.on("error", () => {});
+  }
+
+  return {
+    /** Tells every raw-ws client to reconnect elsewhere (1012: service restart). */
+    async close(): Promise<void> {
+      clearInterval(pinger);
+      for (const ws of wss.clients) ws.close(1012, "server restarting");
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+    get clientCount() {
+      return wss.clients.size;
+    },
+  };
+}
