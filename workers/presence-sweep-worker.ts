@@ -1,0 +1,83 @@
+// The presence-expiry sweep as a BullMQ job scheduler. Each process that starts this upserts the
+// same scheduler (idempotent) and runs a worker; BullMQ creates one job per interval, so exactly
+// one sweep runs per interval however many processes there are. Overlapping sweeps would still be
+// safe (each transition is taken once, atomically, in Lua), this only avoids wasted work.
+// The sweep's scripts publish the offline transitions on the transitions channel themselves, in
+// the same atomic step; the API workers' subscribers broadcast them. Nothing else to publish here.
+import { Queue, Worker } from "bullmq";
+import type { Config } from "../src/config/config.js";
+import { closeRedis, createRedis } from "../src/infra/redis/redis.js";
+import { createPresenceService } from "../src/presence/presence-service.js";
+import {
+  BULL_PREFIX,
+  PRESENCE_SWEEP_JOB_NAME,
+  PRESENCE_SWEEP_QUEUE,
+  PRESENCE_SWEEP_SCHEDULER_ID,
+  type PresenceSweepJobResult,
+} from "../src/presence/sweep-queue.js";
+
+export interface PresenceSweepWorkerOptions {
+  /** BullMQ key prefix; tests use their own so they never touch a running deployment's queue. @defaultValue BULL_PREFIX */
+  readonly prefix?: string;
+  /** Called after each sweep this process ran (logging, metrics). */
+  readonly onSweep?: (result: { offline: number; at: number }) => void;
+  /** Called when a sweep job fails (BullMQ keeps the failed job for the dashboard too). */
+  readonly onError?: (err: unknown) => void;
+}
+
+export interface PresenceSweepWorker {
+  close(): Promise<void>;
+}
+
+export async function startPresenceSweepWorker(
+  config: Config,
+  opts: PresenceSweepWorkerOptions = {},
+): Promise<PresenceSweepWorker> {
+  const prefix = opts.prefix ?? BULL_PREFIX;
+  const commands = createRedis(config.redisUrl, "commands", "city-presence-sweep");
+  // BullMQ: its own connections, maxRetriesPerRequest null (the worker blocks on one of them).
+  const queueConn = createRedis(config.redisUrl, "bullmq", "city-presence-sweep-queue");
+  const workerConn = createRedis(config.redisUrl, "bullmq", "city-presence-sweep-worker");
+  const presence = createPresenceService({ redis: commands, config: config.presence });
+
+  const queue = new Queue(PRESENCE_SWEEP_QUEUE, { connection: queueConn, prefix });
+  const worker = new Worker<unknown, PresenceSweepJobResult>(
+    PRESENCE_SWEEP_QUEUE,
+    async () => {
+      const result = { offline: (await presence.sweep()).offline.length };
+      opts.onSweep?.({ ...result, at: Date.now() });
+      return result;
+    },
+    // One at a time per process: sweeps are idempotent, but parallel ones only compete.
+    { connection: workerConn, prefix, concurrency: 1, autorun: true },
+  );
+  worker.on("failed", (_job, err) => opts.onError?.(err));
+  worker.on("error", (err) => opts.onError?.(err));
+
+  try {
+    // Upserting with the configured interval also updates it after a config change.
+    await queue.upsertJobScheduler(
+      PRESENCE_SWEEP_SCHEDULER_ID,
+      { every: config.presence.sweepIntervalMs },
+      {
+        name: PRESENCE_SWEEP_JOB_NAME,
+        // Sweep jobs are worthless once done: keep only a few for the dashboard.
+        opts: { removeOnComplete: 10, removeOnFail: 50 },
+      },
+    );
+  } catch (err) {
+    await Promise.allSettled([worker.close(), queue.close()]);
+    await Promise.all([closeRedis(commands), closeRedis(queueConn), closeRedis(workerConn)]);
+    throw err;
+  }
+
+  return {
+    async close() {
+      // The worker first: it finishes a running sweep before its connection goes.
+      await worker.close();
+      await queue.close();
+      await presence.close();
+      await Promise.all([closeRedis(commands), closeRedis(queueConn), closeRedis(workerConn)]);
+    },
+  };
+}
