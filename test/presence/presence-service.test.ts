@@ -111,6 +111,19 @@ describe("presence store", function () {
     expect((await b.statuses([u]))[u]).to.equal("online");
   });
 
+  it("cancels the grace when a heartbeat returns", async () => {
+    const s = service({ graceMs: 200 });
+    const u = id.user();
+    await s.connectionOpened(u, "tab");
+    await s.connectionClosed(u, "tab");
+    expect(await redis.pttl(presenceKeys.user(u))).to.be.at.most(200);
+    expect(await s.heartbeat(u)).to.deep.equal({ changed: false });
+    await sleep(400);
+    await s.sweep();
+    expect(events.of(u, "offline")).to.have.length(0);
+    expect(await redis.ttl(presenceKeys.user(u))).to.be.within(35, 40);
+  });
+
   it("lets the sweep finish a grace whose worker went away", async () => {
     const a = service({ graceMs: 200 });
     const u = id.user();
