@@ -1,0 +1,78 @@
+// Reads the first bytes of a new connection in the primary, just enough to route it, then stops
+// reading so that no byte is consumed that the worker taking over the connection would need.
+import type { Socket } from "node:net";
+import { MAX_HEAD_BYTES, MAX_REQUEST_LINE_BYTES, headComplete, needsSticky, requestTarget } from "./request-head.js";
+
+/**
+ * Long enough for a browser's speculative pre-connection to send its first request (they idle a
+ * few seconds), short enough that idle or non-HTTP connections do not pile up in the primary.
+ */
+export const SNIFF_TIMEOUT_MS = 10_000;
+
+export interface Sniffed {
+  /** Every byte read so far; the new owner of the connection must see them first. */
+  head: Buffer;
+  sticky: boolean;
+}
+
+/**
+ * Calls `done` once the request line is in (and, for a sticky request, the whole head, because
+ * @socket.io/sticky decides from its first chunk whether a body follows). Destroys the socket if
+ * the request line or head is too long, too slow, or the peer goes away.
+ */
+export function sniffRequest(socket: Socket, done: (sniffed: Sniffed) => void): void {
+  let bytes: Buffer = Buffer.alloc(0);
+  const timer = setTimeout(() => socket.destroy(), SNIFF_TIMEOUT_MS);
+  const stop = () => {
+    clearTimeout(timer);
+    socket.off("data", onData);
+    socket.off("close", stop);
+  };
+  const onData = (chunk: Buffer) => {
+    bytes = bytes.length === 0 ? chunk : Buffer.concat([bytes, chunk]);
+    const target = requestTarget(bytes);
+    if (target === undefined) {
+      if (bytes.length > MAX_REQUEST_LINE_BYTES) socket.destroy();
+      return;
+    }
+    const sticky = needsSticky(target);
+    if (sticky && !headComplete(bytes)) {
+      if (bytes.length > MAX_HEAD_BYTES) socket.destroy();
+      return;
+    }
+    stop();
+    stopReading(socket);
+    // Chunks can only be buffered if the stream was paused mid-flow; take them along.
+    if (socket.readableLength > 0) {
+      const rest = socket.read() as Buffer | null;
+      stopReading(socket);
+      if (rest) bytes = Buffer.concat([bytes, rest]);
+    }
+    done({ head: bytes, sticky });
+  };
+  // A reset while the primary holds the socket must not become an unhandled 'error' that kills the
+  // primary; this listener stays for as long as the primary holds the socket.
+  socket.on("error", () => socket.destroy());
+  socket.on("close", stop);
+  socket.on("data", onData);
+}
+
+interface StreamHandle {
+  reading?: boolean;
+  readStop?: () => number;
+}
+
+/**
+ * socket.pause() only stops emitting: the handle keeps reading into the JS buffer, and whatever it
+ * read would be lost when the handle moves to a worker (the body of a POST usually arrives right
+ * behind its head). Stopping the handle itself is what net.Socket#pause does in its `onread` mode;
+ * net.Socket#_read restarts it on resume(), which the sticky path relies on.
+ */
+export function stopReading(socket: Socket): void {
+  socket.pause();
+  const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+  if (handle?.reading && handle.readStop) {
+    handle.reading = false;
+    handle.readStop();
+  }
+}

@@ -1,0 +1,135 @@
+// The primary's workers: one per slot 1..N, forked with the slot number in CITY_WORKER_ID, replaced
+// in the same slot when they die unexpectedly, and stopped gracefully on shutdown.
+import cluster, { type Worker } from "node:cluster";
+import type { Log } from "./front-door.js";
+import { ENV_WORKER_ID, READY, SHUTDOWN, cmdOf, type ShutdownMessage } from "./messages.js";
+import { closeStrandedHandles } from "./stranded-handles.js";
+
+export interface WorkerPoolOptions {
+  size: number;
+  workerScript: string;
+  env: Record<string, string>;
+  log: Log;
+}
+
+interface Slot {
+  readonly id: number;
+  worker?: Worker;
+  ready: boolean;
+  forkedAt: number;
+}
+
+/** A worker that dies sooner than this after its fork is crash-looping: wait before replacing it. */
+const CRASH_LOOP_MS = 1_000;
+const REPLACE_DELAY_MS = 1_000;
+
+export class WorkerPool {
+  private readonly slots: Slot[];
+  private next = 0;
+  private stopping = false;
+  private starting?: { resolve: () => void; reject: (err: Error) => void };
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly opts: WorkerPoolOptions) {
+    this.slots = Array.from({ length: opts.size }, (_, i) => ({ id: i + 1, ready: false, forkedAt: 0 }));
+  }
+
+  /** Forks every slot; resolves once all are ready, rejects if one dies before it is. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.starting = { resolve, reject };
+      for (const slot of this.slots) this.fork(slot);
+    });
+  }
+
+  /** Round-robin over ready workers, the way Node's own cluster balancing does. */
+  pick(): Worker | undefined {
+    if (this.stopping) return undefined;
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[(this.next + i) % this.slots.length]!;
+      if (slot.ready && slot.worker?.isConnected()) {
+        this.next = (this.next + i + 1) % this.slots.length;
+        return slot.worker;
+      }
+    }
+    return undefined;
+  }
+
+  /** Asks every worker to shut down, SIGKILLs those still alive after timeoutMs, waits for all exits. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    const live = this.slots.flatMap((s) => (s.worker && !s.worker.isDead() ? [s.worker] : []));
+    const exits = live.map((worker) => new Promise<void>((resolve) => worker.once("exit", () => resolve())));
+    const message: ShutdownMessage = { cmd: SHUTDOWN };
+    for (const worker of live) {
+      if (worker.isConnected()) worker.send(message, () => {});
+      else worker.process.kill("SIGTERM");
+    }
+    const force = setTimeout(() => {
+      for (const worker of live) {
+        if (worker.isDead()) continue;
+        this.opts.log("warn", "worker did not stop in time; killing it", { pid: worker.process.pid });
+        worker.process.kill("SIGKILL");
+      }
+    }, timeoutMs);
+    await Promise.all(exits);
+    clearTimeout(force);
+  }
+
+  private fork(slot: Slot): void {
+    const { workerScript, env } = this.opts;
+    // Cluster settings are process-global: set them on every fork so a replacement uses ours.
+    cluster.setupPrimary({ exec: workerScript, execArgv: execArgvFor(workerScript), serialization: "advanced" });
+    const worker = cluster.fork({ ...env, [ENV_WORKER_ID]: String(slot.id) });
+    slot.worker = worker;
+    slot.ready = false;
+    slot.forkedAt = Date.now();
+    worker.on("message", (message: unknown) => {
+      if (cmdOf(message) !== READY || slot.worker !== worker) return;
+      slot.ready = true;
+      this.opts.log("info", "worker ready", { slot: slot.id, pid: worker.process.pid });
+      if (this.starting && this.slots.every((s) => s.ready)) {
+        this.starting.resolve();
+        this.starting = undefined;
+      }
+    });
+    // An IPC write to a dying worker errors here; its 'exit' follows and is what we act on.
+    worker.on("error", (err) => this.opts.log("warn", "worker error", { slot: slot.id, err: err.message }));
+    worker.on("exit", (code, signal) => this.onExit(slot, worker, code, signal));
+  }
+
+  private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
+    const stranded = closeStrandedHandles(worker);
+    if (stranded > 0) this.opts.log("warn", "closed connections sent to a worker that died", { slot: slot.id, count: stranded });
+    if (slot.worker !== worker) return;
+    const wasReady = slot.ready;
+    slot.worker = undefined;
+    slot.ready = false;
+    if (this.stopping) return;
+    const pid = worker.process.pid;
+    if (this.starting && !wasReady) {
+      this.starting.reject(new Error(`worker ${slot.id} (pid ${pid}) exited during start-up (code ${code}, signal ${signal})`));
+      this.starting = undefined;
+      return;
+    }
+    this.opts.log("warn", "worker died; replacing it", { slot: slot.id, pid, code, signal });
+    const crashLooping = !wasReady || Date.now() - slot.forkedAt < CRASH_LOOP_MS;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.stopping) this.fork(slot);
+    }, crashLooping ? REPLACE_DELAY_MS : 0);
+    this.timers.add(timer);
+  }
+}
+
+/**
+ * A .ts worker needs the tsx loader. It is normally inherited through execArgv (npm start, mocha's
+ * node-option); add it when the primary itself was started some other way.
+ */
+function execArgvFor(workerScript: string): string[] {
+  const inherited = process.execArgv;
+  const isTs = /\.[cm]?ts$/.test(workerScript);
+  return isTs && !inherited.some((arg) => arg.includes("tsx")) ? [...inherited, "--import", "tsx"] : inherited;
+}

@@ -1,0 +1,95 @@
+// The worker side of the front door: takes the connections the primary hands over, whole or
+// through @socket.io/sticky, and shuts down when the primary says so. The worker never listens.
+import cluster from "node:cluster";
+import { EventEmitter } from "node:events";
+import net from "node:net";
+import type { IncomingMessage, RequestListener, Server as HttpServer, ServerResponse } from "node:http";
+import { setupWorker } from "@socket.io/sticky";
+import type { Server as IoServer } from "socket.io";
+import { CONNECTION, READY, SHUTDOWN, cmdOf, type ConnectionMessage, type ReadyMessage } from "./messages.js";
+import { frontDoorFromEnv, isMisrouted, reroute } from "./reroute.js";
+
+/**
+ * Call last, once `server` has its request handler and `io` (if any) is attached to it: the
+ * request listeners present now are the ones wrapped. Tells the primary the worker is ready.
+ */
+export function serveFromPrimary(server: HttpServer, onShutdown: () => Promise<void>, io?: IoServer): void {
+  const send = process.send?.bind(process);
+  if (!cluster.isWorker || !send) throw new Error("serveFromPrimary must run in a cluster worker");
+  if (io && io.httpServer !== server) throw new Error("io must be attached to the server given");
+
+  trackConnections(server);
+  installSticky(server, io);
+  wrapRequests(server, io);
+
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    try {
+      await onShutdown();
+      process.exit(0);
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", msg: "worker shutdown failed", err: String(err), pid: process.pid }));
+      process.exit(1);
+    }
+  };
+  process.on("message", (message: unknown, handle: unknown) => {
+    const cmd = cmdOf(message);
+    if (cmd === CONNECTION) acceptWhole(server, handle, (message as ConnectionMessage).head);
+    else if (cmd === SHUTDOWN) void shutdown();
+  });
+  // The primary is gone (crashed or killed): do not linger as an orphan holding connections.
+  process.on("disconnect", () => void shutdown());
+
+  const ready: ReadyMessage = { cmd: READY };
+  send(ready);
+}
+
+function acceptWhole(server: HttpServer, handle: unknown, head: Uint8Array): void {
+  // No handle: the client closed the connection while it was being transferred.
+  if (!(handle instanceof net.Socket)) return;
+  server.emit("connection", handle);
+  handle.unshift(Buffer.isBuffer(head) ? head : Buffer.from(head));
+  handle.resume();
+}
+
+/**
+ * Node starts tracking a server's connections on 'listening', which never happens here; without it
+ * closeIdleConnections()/closeAllConnections() do nothing and headersTimeout/requestTimeout are not
+ * enforced. Run Node's own set-up, which it registered as a 'listening' listener.
+ */
+function trackConnections(server: HttpServer): void {
+  for (const listener of server.listeners("listening")) {
+    if (listener.name === "setupConnectionsTracking") (listener as (this: HttpServer) => void).call(server);
+  }
+}
+
+/**
+ * Sticky's setupWorker receives the connections it routes and tells the primary which worker holds
+ * each engine.io session (on every session, however its handshake arrived, so handshakes can go
+ * whole to any worker). It also forces `Connection: close` on every response of the server, which
+ * would end keep-alive for REST too: that listener is removed (see wrapRequests).
+ */
+function installSticky(server: HttpServer, io?: IoServer): void {
+  const before = server.listeners("request");
+  // Without Socket.IO there are no sessions, but sticky may still route a stray sid request here.
+  setupWorker(io ?? ({ httpServer: server, engine: new EventEmitter() } as unknown as IoServer));
+  for (const listener of server.listeners("request")) {
+    if (!before.includes(listener)) server.off("request", listener as RequestListener);
+  }
+}
+
+/** One request listener in front of the others, the way engine.io itself attaches. */
+function wrapRequests(server: HttpServer, io?: IoServer): void {
+  const handlers = server.listeners("request") as RequestListener[];
+  const frontDoor = frontDoorFromEnv();
+  server.removeAllListeners("request");
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    // Not a net.Socket: sticky relays this connection through the primary over IPC. Closing it
+    // after the response keeps later requests of that client off the slow relay.
+    if (!(req.socket instanceof net.Socket)) res.setHeader("Connection", "close");
+    if (io && frontDoor && isMisrouted(req, io)) return reroute(req, res, frontDoor);
+    for (const handler of handlers) handler.call(server, req, res);
+  });
+}
