@@ -51,6 +51,13 @@ describe("presence store", function () {
     await sleep(100);
     expect(events.of(u).map((t) => t.status)).to.deep.equal(["online"]);
     expect((await s.statuses([u, id.user()]))[u]).to.equal("online");
+    // The same new user several times in one batch: still one transition.
+    const v = id.user();
+    const same = await Promise.all([s.heartbeat(v), s.heartbeat(v), s.heartbeat(v)]);
+    expect(same.filter((r) => r.changed)).to.have.length(1);
+    await eventually(() => events.of(v).length > 0);
+    await sleep(100);
+    expect(events.of(v)).to.have.length(1);
   });
 
   it("goes offline by expiry exactly once, even with overlapping sweeps, and never while fresh", async () => {

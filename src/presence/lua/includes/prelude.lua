@@ -22,6 +22,17 @@ local function roomsKey(uid) return P_CITY .. 'rooms:' .. uid end
 
 local transitions = {}
 
+-- Back online (the user was not in the index): show the user again in the rooms kept while
+-- swept (a background tab whose timers the browser throttled still has its sockets there).
+local function cameOnline(uid)
+  local rk = roomsKey(uid)
+  local rooms = redis.call('SMEMBERS', rk)
+  for _, r in ipairs(rooms) do redis.call('SADD', P_ROOM .. r, uid) end
+  redis.call('PERSIST', rk)
+  redis.call('PERSIST', connsKey(uid))
+  transitions[#transitions + 1] = { userId = uid, status = 'online', lastSeen = NOW, rooms = rooms }
+end
+
 -- A heartbeat's effect: the contract key, the expiry index, last_seen. Returns 1 when the user
 -- was not announced online (not in the index), i.e. this is the online transition. Membership of
 -- the index, not the key, decides: a key that expired but was not swept yet was never announced
@@ -30,14 +41,7 @@ local function touch(uid)
   redis.call('SETEX', P_USER .. uid, TTL, 'online')
   redis.call('HSET', LAST_SEEN, uid, NOW)
   if redis.call('ZADD', INDEX, NOW + TTL * 1000, uid) == 0 then return 0 end
-  -- Back online: show the user again in the rooms they kept while swept (a background tab whose
-  -- timers the browser throttled still has its sockets in those rooms).
-  local rk = roomsKey(uid)
-  local rooms = redis.call('SMEMBERS', rk)
-  for _, r in ipairs(rooms) do redis.call('SADD', P_ROOM .. r, uid) end
-  redis.call('PERSIST', rk)
-  redis.call('PERSIST', connsKey(uid))
-  transitions[#transitions + 1] = { userId = uid, status = 'online', lastSeen = NOW, rooms = rooms }
+  cameOnline(uid)
   return 1
 end
 
