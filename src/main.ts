@@ -1,14 +1,15 @@
-// `npm start`: everything one machine needs. Loads config (a bad value stops with one line),
-// prepares the database (embedded in development), then serves.
-import { ConfigError, loadConfig } from "./config/config.js";
+// `npm start`: everything one machine needs (CONTRACT §1). Loads config (a bad value stops with
+// one line), prepares the database (embedded PostgreSQL in development), then runs the API
+// cluster; SIGINT/SIGTERM stop all of it in order.
+import path from "node:path";
+import { ConfigError, loadConfig, type Config } from "./config/config.js";
 import { createLogger } from "./core/logger.js";
 import { prepareDatabase } from "./boot.js";
-import { createApp } from "./app.js";
+import { startPrimary } from "./cluster/primary.js";
 
-async function main(): Promise<void> {
-  let config;
+function configOrExit(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`config: ${err.message}`);
@@ -16,19 +17,36 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
   const logger = createLogger(config.logLevel, { role: "primary" });
   if (config.jwt.isDevSecret) logger.warn("JWT_SECRET is not set: using the INSECURE development secret");
   const database = await prepareDatabase(config, (line) => logger.warn(line));
-  const app = await createApp({ ...config, databaseUrl: database.url }, { workerId: "1", logger });
-  await new Promise<void>((resolve) => app.server.listen(config.port, config.host, resolve));
-  logger.info({ port: config.port, host: config.host }, `city backend listening on http://${config.host}:${config.port}`);
-  const stop = async () => {
-    await app.close();
+  if (database.applied.length) logger.info({ migrations: database.applied }, "migrations applied");
+
+  const primary = await startPrimary({
+    port: config.port,
+    host: config.host,
+    workers: config.webConcurrency,
+    workerScript: path.resolve(import.meta.dirname, "worker.ts"),
+    env: { DATABASE_URL: database.url },
+    log: (level, msg, extra) => logger[level](extra ?? {}, msg),
+  });
+  logger.info({ port: primary.port, workers: config.webConcurrency }, `city backend listening on http://${config.host}:${primary.port}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    await primary.close();
     await database.stop();
     process.exit(0);
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
 }
 
 main().catch((err) => {

@@ -19,6 +19,7 @@ export interface RealtimeDeps {
   readonly verify: TokenVerifier;
   readonly rooms: RoomsService;
   readonly logger: Logger;
+  readonly workerId: string;
 }
 
 export function createRealtime(server: http.Server, deps: RealtimeDeps) {
@@ -33,7 +34,7 @@ export function createRealtime(server: http.Server, deps: RealtimeDeps) {
   const handleRoom = createRoomsHandler({ rooms: deps.rooms, hub, logger });
   const roomsNsp = ioServer.io.of(ROOMS_NAMESPACE);
   roomsNsp.use(ioServer.authenticate);
-  bindRoomsNamespace(roomsNsp, hub, handleRoom);
+  bindRoomsNamespace(roomsNsp, hub, handleRoom, deps.workerId);
   const presenceNsp = ioServer.io.of(PRESENCE_NAMESPACE);
   presenceNsp.use(ioServer.authenticate);
 
@@ -54,6 +55,7 @@ export function createRealtime(server: http.Server, deps: RealtimeDeps) {
       return presence;
     },
     logger,
+    workerId: deps.workerId,
   });
 
   return {

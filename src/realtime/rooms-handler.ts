@@ -29,6 +29,9 @@ export function createRoomsHandler({ rooms, hub, logger }: RoomsHandlerDeps) {
   /** Sends every persisted message after lastMessageId, then the live ones, with no gap and no
    *  duplicate: live messages released while the replay runs are held and sent after it. */
   async function joinWithReplay(conn: RoomsConnection, roomId: string, lastMessageId: string): Promise<void> {
+    // Already subscribed (a ws path join, a repeated join): replay replaces the live feed until
+    // it has caught up. Both steps are synchronous, so no live message slips between them.
+    conn.leaveLive(roomId);
     const live: Message[] = [];
     const stop = hub.addCatchUp(roomId, (m) => live.push(m));
     try {
@@ -69,7 +72,6 @@ export function createRoomsHandler({ rooms, hub, logger }: RoomsHandlerDeps) {
       case "room.join": {
         const ev = parsed.data as { room_id: string; last_message_id?: string };
         await rooms.assertRoom(ev.room_id);
-        if (who) await rooms.join(who, ev.room_id);
         if (ev.last_message_id) {
           try {
             await joinWithReplay(conn, ev.room_id, ev.last_message_id);
@@ -78,6 +80,8 @@ export function createRoomsHandler({ rooms, hub, logger }: RoomsHandlerDeps) {
             throw err;
           }
         } else conn.joinLive(ev.room_id);
+        // Membership and its broadcast come after the subscription, so the joiner sees it too.
+        if (who) await rooms.join(who, ev.room_id);
         ack?.({ event: "room.join", room_id: ev.room_id, user_id: who ? actorId(who) : null });
         return;
       }

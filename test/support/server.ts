@@ -1,15 +1,22 @@
-// Starts the server for a test file and gives back its base URL.
-import type { AddressInfo } from "node:net";
-import { loadConfig } from "../../src/config/config.js";
-import { createApp } from "../../src/app.js";
-import { seedDefaultRooms } from "../../src/boot.js";
+// Starts the real server for a test file: `src/main.ts` as a child process, i.e. the cluster
+// primary with its front door and WEB_CONCURRENCY (2) workers, on a free port, against the run's
+// test database and the machine's Redis. Returns its base URL.
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
 import { TEST_JWT_SECRET } from "./tokens.js";
 
 export interface TestServer {
   readonly url: string;
   readonly port: number;
-  stop(): Promise<void>;
+  readonly process: ChildProcess;
+  /** What the server printed (stdout and stderr), for failing assertions. */
+  output(): string;
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
 }
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
 
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
   const dbUrl = process.env.TEST_DATABASE_URL;
@@ -19,16 +26,67 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     DATABASE_URL: dbUrl,
     REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0",
     JWT_SECRET: TEST_JWT_SECRET,
-    LOG_LEVEL: "error",
+    LOG_LEVEL: "warn",
+    WEB_CONCURRENCY: "2",
+    HOST: "127.0.0.1",
     ...extra,
   };
 }
 
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, out: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} during start-up:\n${out()}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.status === 200) return;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not become ready within ${timeoutMs} ms:\n${out()}`);
+}
+
 export async function startServer(extra: Record<string, string> = {}): Promise<TestServer> {
-  const config = loadConfig(testEnv(extra));
-  await seedDefaultRooms(config.databaseUrl!, config.defaultRooms);
-  const app = await createApp(config, { workerId: "1" });
-  await new Promise<void>((resolve) => app.server.listen(0, "127.0.0.1", resolve));
-  const port = (app.server.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}`, port, stop: () => app.close() };
+  const port = extra.PORT ? Number(extra.PORT) : await freePort();
+  const env = { ...process.env, ...testEnv(extra), PORT: String(port) };
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  const keep = (b: Buffer) => {
+    log = (log + b.toString()).slice(-20_000);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(url, child, () => log, 30_000);
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw err;
+  }
+  return {
+    url,
+    port,
+    process: child,
+    output: () => log,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once("exit", (code) => resolve(code));
+        child.kill("SIGTERM");
+        setTimeout(() => child.kill("SIGKILL"), 15_000).unref();
+      }),
+  };
 }

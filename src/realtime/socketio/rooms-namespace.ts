@@ -10,7 +10,7 @@ import type { SocketData } from "./io-server.js";
 export const ROOMS_NAMESPACE = "/city/rooms";
 const PEER_EVENT = "city:room-event";
 
-export function bindRoomsNamespace(nsp: Namespace, hub: RoomHub, handle: RoomsHandler): void {
+export function bindRoomsNamespace(nsp: Namespace, hub: RoomHub, handle: RoomsHandler, workerId: string): void {
   hub.attach({
     emitLocal: (roomId, event) => nsp.local.to(roomId).emit(event.event, event),
     localSocketCount: (roomId) => nsp.adapter.rooms.get(roomId)?.size ?? 0,
@@ -32,6 +32,12 @@ export function bindRoomsNamespace(nsp: Namespace, hub: RoomHub, handle: RoomsHa
     };
     socket.onAny((name: string, ...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === "function" ? (args.pop() as (r: unknown) => void) : undefined;
+      if (name === "server.info") {
+        const info = { event: "server.info", worker: workerId };
+        if (ack) ack(info);
+        else socket.emit("server.info", info);
+        return;
+      }
       if (name === "ping") {
         socket.emit("pong", { event: "pong" });
         ack?.({ event: "pong" });

@@ -32,6 +32,8 @@ export interface WsShimDeps {
   readonly handleRoom: RoomsHandler;
   readonly presence?: PresenceProtocol;
   readonly logger: Logger;
+  /** Answered to `{event:"server.info"}`, so clients and tests can see which worker serves them. */
+  readonly workerId: string;
 }
 
 type Route = { kind: "rooms"; roomId: string } | { kind: "presence" };
@@ -88,7 +90,7 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
       wss.handleUpgrade(req, socket, head, (ws) => {
         alive.add(ws);
         ws.on("pong", () => alive.add(ws));
-        if (r.kind === "rooms") serveRooms(ws, identity, dialect, r.roomId);
+        if (r.kind === "rooms") serveRooms(ws, identity, dialect, r.roomId, url.searchParams.get("last_message_id") ?? undefined);
         else servePresence(ws, identity, dialect);
       });
     })();
@@ -140,6 +142,10 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
       else conn.send({ event: "pong" });
       return undefined;
     }
+    if (obj.event === "server.info") {
+      conn.sendFrame(Buffer.from(JSON.stringify({ event: "server.info", worker: deps.workerId })));
+      return undefined;
+    }
     const name = typeof obj.event === "string" ? obj.event.replace(/^city\./, "") : undefined;
     if (!name) {
       conn.send(errorEvent("validation_failed", "event: is required"));
@@ -148,7 +154,7 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
     return [name, obj];
   }
 
-  function serveRooms(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect, firstRoom: string): void {
+  function serveRooms(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect, firstRoom: string, lastMessageId?: string): void {
     const base = baseConnection(ws, identity, dialect);
     const joined = new Set<string>();
     const conn: RoomsConnection & WsMember = {
@@ -171,8 +177,8 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
       joined.clear();
     });
     ws.on("error", () => {});
-    // The path names a room: join it at once, as a `room.join` without replay would.
-    void deps.handleRoom(conn, "room.join", { room_id: firstRoom });
+    // The path names a room: join it at once; `?last_message_id=` replays what was missed.
+    void deps.handleRoom(conn, "room.join", lastMessageId ? { room_id: firstRoom, last_message_id: lastMessageId } : { room_id: firstRoom });
   }
 
   function servePresence(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect): void {

@@ -1,0 +1,122 @@
+// One event path on the real cluster: Socket.IO (polling→upgrade and websocket-only) and raw-ws
+// clients (both dialects) on different workers all get every message exactly once, in seq order,
+// whoever sent it (REST, Socket.IO, raw ws).
+import { expect } from "chai";
+import { startServer, type TestServer } from "../support/server.js";
+import { SioClient, WsClient, until, type Recorded } from "../support/clients.js";
+import { api, freshRoom } from "../support/api.js";
+import { userToken } from "../support/tokens.js";
+
+const seqs = (events: Recorded[], name = "room.message") =>
+  events.filter((e) => e.event === name).map((e) => (e.message as { seq: number }).seq);
+
+describe("realtime: delivery across workers and protocols", function () {
+  this.timeout(60_000);
+  let srv: TestServer;
+  const alice = userToken("u_alice", { name: "Alice" });
+  const bob = userToken("u_bob", { name: "Bob" });
+
+  before(async () => {
+    srv = await startServer();
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+
+  it("puts clients of every kind on both workers", async () => {
+    const clients = [
+      await SioClient.connect(srv.url, "/city/rooms", { transports: ["polling", "websocket"] }),
+      await SioClient.connect(srv.url, "/city/rooms", { transports: ["polling", "websocket"] }),
+      await SioClient.connect(srv.url, "/city/rooms"),
+      await SioClient.connect(srv.url, "/city/rooms"),
+    ];
+    const room = await freshRoom(srv.url, alice);
+    const ws = [await WsClient.connect(srv.url, `/ws/city/rooms/${room}`), await WsClient.connect(srv.url, `/ws/city/rooms/${room}`)];
+    try {
+      const sioWorkers = new Set(await Promise.all(clients.map((c) => c.worker())));
+      const wsWorkers = new Set(await Promise.all(ws.map((c) => c.worker())));
+      expect([...sioWorkers]).to.have.members(["1", "2"]);
+      expect([...wsWorkers]).to.have.members(["1", "2"]);
+    } finally {
+      clients.forEach((c) => c.close());
+      ws.forEach((c) => c.close());
+    }
+  });
+
+  it("delivers every message exactly once and in order to every client, from REST, Socket.IO and raw ws", async () => {
+    const room = await freshRoom(srv.url, alice);
+    const sio = [
+      await SioClient.connect(srv.url, "/city/rooms", { transports: ["polling", "websocket"] }),
+      await SioClient.connect(srv.url, "/city/rooms", { transports: ["polling", "websocket"] }),
+      await SioClient.connect(srv.url, "/city/rooms", { token: bob }),
+      await SioClient.connect(srv.url, "/city/rooms", { token: bob }),
+    ];
+    for (const c of sio) await c.emitAck("room.join", { room_id: room });
+    const ws = [
+      await WsClient.connect(srv.url, `/ws/city/rooms/${room}`, { token: alice }),
+      await WsClient.connect(srv.url, `/ws/city/rooms/${room}`),
+      await WsClient.connect(srv.url, `/v1/ws/city/rooms/${room}`),
+      await WsClient.connect(srv.url, `/v1/ws/city/rooms/${room}`),
+    ];
+    const workers = new Set([...(await Promise.all(sio.map((c) => c.worker()))), ...(await Promise.all(ws.map((c) => c.worker())))]);
+    expect(workers.size).to.equal(2);
+    await new Promise((r) => setTimeout(r, 200)); // ws path joins are asynchronous
+    try {
+      const N = 15;
+      const rest = Array.from({ length: N }, (_, i) =>
+        api(srv.url, "POST", `/city/rooms/${room}/messages`, { token: alice, body: { body: `rest ${i}` } }).then((r) => expect(r.status).to.equal(201)),
+      );
+      const viaSio = Array.from({ length: N }, (_, i) => sio[2 + (i % 2)]!.emitAck("room.message.send", { room_id: room, body: `sio ${i}`, client_message_id: `sio-${i}` }));
+      for (let i = 0; i < N; i++) ws[0]!.send({ event: "room.message.send", room_id: room, body: `ws ${i}`, client_message_id: `ws-${i}` });
+      const acks = await Promise.all(viaSio);
+      await Promise.all(rest);
+      for (const a of acks) expect(a.event).to.equal("room.message.ack");
+      const total = 3 * N;
+      const expected = Array.from({ length: total }, (_, i) => i + 1);
+      for (const c of sio) {
+        await until(() => (seqs(c.events).length >= total ? true : undefined), 10_000, "all messages on socket.io");
+      }
+      for (const c of ws.slice(0, 2)) await until(() => (seqs(c.events).length >= total ? true : undefined), 10_000, "all messages on ws");
+      for (const c of ws.slice(2)) await until(() => (seqs(c.events, "city.room.message").length >= total ? true : undefined), 10_000, "all on /v1 ws");
+      await new Promise((r) => setTimeout(r, 300)); // would-be duplicates arrive late
+      for (const c of sio) expect(seqs(c.events)).to.deep.equal(expected);
+      for (const c of ws.slice(0, 2)) expect(seqs(c.events)).to.deep.equal(expected);
+      for (const c of ws.slice(2)) {
+        expect(seqs(c.events, "city.room.message")).to.deep.equal(expected);
+        expect(c.events.some((e) => e.event === "room.message")).to.equal(false);
+      }
+      // The history agrees with what every client saw.
+      const hist = await api<{ seq: number; body: string; text: string }[]>(srv.url, "GET", `/city/rooms/${room}/messages?limit=200`);
+      expect(hist.body.map((m) => m.seq)).to.deep.equal(expected);
+      const bodies = sio[0]!.events.filter((e) => e.event === "room.message").map((e) => (e.message as { body: string }).body);
+      expect(bodies).to.deep.equal(hist.body.map((m) => m.body));
+      // The raw-ws sender got one ack per message.
+      expect(ws[0]!.events.filter((e) => e.event === "room.message.ack")).to.have.length(N);
+    } finally {
+      sio.forEach((c) => c.close());
+      ws.forEach((c) => c.close());
+    }
+  });
+
+  it("tells the room who joined and left, with the token's user", async () => {
+    const room = await freshRoom(srv.url, alice);
+    const watcher = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`);
+    const v1 = await WsClient.connect(srv.url, `/v1/ws/city/rooms/${room}`);
+    const bobSock = await SioClient.connect(srv.url, "/city/rooms", { token: bob });
+    try {
+      await new Promise((r) => setTimeout(r, 150));
+      await bobSock.emitAck("room.join", { room_id: room });
+      await watcher.waitFor((e) => e.event === "room.join" && e.user_id === "u_bob", 5_000, "room.join");
+      await v1.waitFor((e) => e.event === "city.room.join" && e.user_id === "u_bob", 5_000, "city.room.join");
+      await bobSock.emitAck("room.leave", { room_id: room });
+      await watcher.waitFor((e) => e.event === "room.leave" && e.user_id === "u_bob", 5_000, "room.leave");
+      // REST join/leave speak the same events.
+      expect((await api(srv.url, "POST", `/v1/city/rooms/${room}/join`, { token: alice })).status).to.equal(204);
+      await watcher.waitFor((e) => e.event === "room.join" && e.user_id === "u_alice", 5_000, "REST join");
+    } finally {
+      watcher.close();
+      v1.close();
+      bobSock.close();
+    }
+  });
+});
