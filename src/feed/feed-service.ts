@@ -32,14 +32,19 @@ export function createFeedService(db: Database) {
           values: [limit],
         }));
       } else if (EVENT_ID_RE.test(before)) {
-        const cursor = await pool.query<{ created_at: Date }>(`SELECT created_at FROM city_feed_events WHERE id = $1`, [before]);
-        const at = cursor.rows[0]?.created_at;
-        if (!at) throw validation("before", `before: no feed event ${before}`);
+        // The cursor's time stays in SQL: timestamptz keeps microseconds, a JS Date only
+        // milliseconds, and a rounded cursor would skip older events inside that millisecond.
         ({ rows } = await pool.query<FeedRow>({
           name: "city_feed_before_event",
-          text: `SELECT ${COLS} FROM city_feed_events WHERE (created_at, id) < ($1, $2) ORDER BY created_at DESC, id DESC LIMIT $3`,
-          values: [at, before, limit],
+          text: `SELECT ${COLS} FROM city_feed_events
+                 WHERE (created_at, id) < (SELECT created_at, id FROM city_feed_events WHERE id = $1)
+                 ORDER BY created_at DESC, id DESC LIMIT $2`,
+          values: [before, limit],
         }));
+        if (rows.length === 0) {
+          const known = await pool.query(`SELECT 1 FROM city_feed_events WHERE id = $1`, [before]);
+          if (known.rowCount === 0) throw validation("before", `before: no feed event ${before}`);
+        }
       } else {
         const at = new Date(before);
         if (!/^\d{4}-\d\d-\d\dT/.test(before) || Number.isNaN(at.getTime())) {
