@@ -8,6 +8,7 @@ export const ERRORS = {
   forbidden: { status: 403, expose: true },
   not_found: { status: 404, expose: true },
   room_not_found: { status: 404, expose: true },
+  method_not_allowed: { status: 405, expose: true },
   slug_taken: { status: 409, expose: true },
   conflict: { status: 409, expose: true },
   payload_too_large: { status: 413, expose: true },

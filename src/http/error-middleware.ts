@@ -19,7 +19,7 @@ function fromHttpError(err: { status?: number; statusCode?: number; type?: strin
   if (status === 404) return new AppError("not_found", "Not found");
   if (status === 401) return new AppError("unauthorized", "Authentication required");
   if (status === 403) return new AppError("forbidden", "Forbidden");
-  if (status === 405) return new AppError("not_found", "Method not allowed on this path");
+  if (status === 405) return new AppError("method_not_allowed", "Method not allowed on this path");
   return undefined;
 }
 
@@ -27,8 +27,13 @@ export function errorMiddleware(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
+      if (ctx.status === 404 && ctx.body == null) {
         throw new AppError("not_found", `No route for ${ctx.method} ${ctx.path}`);
+      }
+      // A status set without a body (the router's 405 for a wrong method) still gets the JSON
+      // error shape rather than Koa's plain-text status line.
+      if (ctx.status >= 400 && ctx.body == null) {
+        throw fromHttpError({ status: ctx.status }) ?? new AppError("internal", "Internal server error");
       }
     } catch (raw) {
       const err = raw instanceof AppError ? raw : (fromHttpError(raw as never) ?? toAppError(raw));
