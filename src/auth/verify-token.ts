@@ -18,6 +18,14 @@ function claimId(v: unknown): string | undefined {
   return typeof v === "string" && ID.test(v) ? v : undefined;
 }
 
+/** The `name` claim as it may be stored and shown: control characters (NUL would fail the
+ *  PostgreSQL write) removed, well-formed, trimmed, at most 100 characters (never half an emoji). */
+function displayNameClaim(v: unknown): string | undefined {
+  if (typeof v !== "string") return undefined;
+  const clean = v.toWellFormed().replace(/[\u0000-\u001f\u007f]/g, "").trim();
+  return clean ? [...clean].slice(0, 100).join("").trim() : undefined;
+}
+
 export function createTokenVerifier(keys: JwtKeys): TokenVerifier {
   return (token) => {
     if (typeof token !== "string" || token.length === 0 || token.length > 8192) {
@@ -38,7 +46,7 @@ export function createTokenVerifier(keys: JwtKeys): TokenVerifier {
       const expired = err instanceof jwt.TokenExpiredError;
       throw new AppError("unauthorized", expired ? "Token expired" : "Invalid token");
     }
-    const name = typeof claims.name === "string" && claims.name.trim() ? claims.name.trim().slice(0, 100) : undefined;
+    const name = displayNameClaim(claims.name);
     const agentId = claimId(claims.agent_id);
     if (agentId) return { kind: "agent", agentId, name, admin: false };
     const userId = claimId(claims.sub) ?? claimId(claims.user_id);
