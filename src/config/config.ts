@@ -50,6 +50,10 @@ export interface Config {
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+  constructor(message: string) {
+    // One line whatever a value holds: start-up prints it as the only line (CONTRACT §2).
+    super(message.replace(/[\r\n]+/g, "\\n"));
+  }
 }
 
 export const DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-do-not-use-in-production";
@@ -66,7 +70,7 @@ function str(env: Env, name: string): string | undefined {
 function int(env: Env, name: string, dflt: number, min: number, max: number): number {
   const raw = str(env, name);
   if (raw === undefined) return dflt;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
@@ -124,15 +128,21 @@ export function loadConfig(env: Env = process.env): Config {
   const rawCors = str(env, "CORS_ORIGINS");
   let corsOrigins: readonly string[] | "localhost" = production ? [] : "localhost";
   if (rawCors) {
-    corsOrigins = rawCors.split(",").map((o) => o.trim()).filter(Boolean);
-    for (const o of corsOrigins) {
+    // Stored as URL.origin, the exact form of a browser's Origin header (no trailing slash), so
+    // "https://city.example.org/" still matches; a path, query or non-http scheme is refused.
+    corsOrigins = rawCors.split(",").map((o) => o.trim()).filter(Boolean).map((o) => {
       if (o === "*") throw new ConfigError("CORS_ORIGINS must list origins, not *: the front end sends credentials");
+      let u: URL;
       try {
-        new URL(o);
+        u = new URL(o);
       } catch {
-        throw new ConfigError(`CORS_ORIGINS has an invalid origin "${o}"`);
+        throw new ConfigError(`CORS_ORIGINS has an invalid origin ${JSON.stringify(o)}`);
       }
-    }
+      if (!["http:", "https:"].includes(u.protocol) || u.pathname !== "/" || u.search || u.hash || u.username) {
+        throw new ConfigError(`CORS_ORIGINS entries must be bare origins like https://host[:port], got ${JSON.stringify(o)}`);
+      }
+      return u.origin;
+    });
   }
 
   const rooms = (str(env, "CITY_DEFAULT_ROOMS") ?? "").split(",").map((s) => s.trim()).filter(Boolean);

@@ -1,0 +1,217 @@
+// Configuration (CONTRACT §2): defaults, every variable parsed, bad values refused with one line
+// naming the variable, a frozen result, and the real entry point stopping on a bad value.
+import { spawn } from "node:child_process";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { ConfigError, DEV_JWT_SECRET, loadConfig } from "../../src/config/config.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+function refusal(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    const msg = (err as Error).message;
+    expect(msg, "one line").to.not.include("\n");
+    return msg;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe("config", () => {
+  describe("defaults", () => {
+    const c = loadConfig({});
+
+    it("listens on 0.0.0.0:8080 in development", () => {
+      expect(c.env).to.equal("development");
+      expect(c.port).to.equal(8080);
+      expect(c.host).to.equal("0.0.0.0");
+    });
+
+    it("leaves DATABASE_URL unset (embedded PostgreSQL) and defaults Redis and NATS", () => {
+      expect(c.databaseUrl).to.equal(undefined);
+      expect(c.redisUrl).to.equal("redis://127.0.0.1:6379/0");
+      expect(c.agents.natsUrl).to.equal("nats://127.0.0.1:4222");
+      expect(c.agents.transport).to.equal("http");
+      expect(c.agents.invokePath).to.equal("/agents/{agent_id}/invoke");
+    });
+
+    it("uses the loud development JWT secret only when no key is given", () => {
+      expect(c.jwt).to.deep.equal({ secret: DEV_JWT_SECRET, publicKey: undefined, isDevSecret: true });
+    });
+
+    it("creates general, welcome and builders, also when CITY_DEFAULT_ROOMS is empty", () => {
+      expect(c.defaultRooms).to.deep.equal(["general", "welcome", "builders"]);
+      expect(loadConfig({ CITY_DEFAULT_ROOMS: "" }).defaultRooms).to.deep.equal(["general", "welcome", "builders"]);
+      expect(loadConfig({ CITY_DEFAULT_ROOMS: " , " }).defaultRooms).to.deep.equal(["general", "welcome", "builders"]);
+    });
+
+    it("runs one worker per CPU, at least 2", () => {
+      expect(c.webConcurrency).to.equal(Math.max(2, os.availableParallelism()));
+    });
+
+    it("has the contract's Second Me and presence defaults", () => {
+      expect(c.secondme.agentId).to.equal("ag_secondme_global");
+      expect(c.secondme.timeoutMs).to.equal(30_000);
+      expect(c.presence.ttlSeconds).to.equal(40);
+      expect(c.presence.allowAnonymous).to.equal(false);
+    });
+
+    it("allows localhost origins in development and none in production", () => {
+      expect(c.corsOrigins).to.equal("localhost");
+      expect(loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgres://h/db", JWT_SECRET: "x".repeat(32) }).corsOrigins).to.deep.equal([]);
+    });
+
+    it("has no admin token", () => {
+      expect(c.adminToken).to.equal(undefined);
+    });
+  });
+
+  it("parses every variable", () => {
+    const c = loadConfig({
+      NODE_ENV: "production",
+      PORT: "9090",
+      HOST: "127.0.0.1",
+      DATABASE_URL: "postgresql://u:p@db:5432/city",
+      REDIS_URL: "rediss://cache:6380/2",
+      JWT_SECRET: "a-production-secret-of-length",
+      SECONDME_AGENT_ID: "ag_other",
+      AGENTS_CORE_URL: "https://agents.example.org",
+      AGENTS_TRANSPORT: "NATS",
+      NATS_URL: "nats://nats:4222",
+      CITY_DEFAULT_ROOMS: "lobby, help-desk",
+      WEB_CONCURRENCY: "3",
+      SECONDME_TIMEOUT_MS: "5000",
+      ADMIN_TOKEN: "admin-token",
+      CORS_ORIGINS: "https://city.example.org, http://localhost:5173",
+      AGENTS_CORE_INVOKE_PATH: "/agents/invoke",
+      PRESENCE_ALLOW_ANONYMOUS: "true",
+    });
+    expect(c).to.deep.include({
+      env: "production",
+      port: 9090,
+      host: "127.0.0.1",
+      databaseUrl: "postgresql://u:p@db:5432/city",
+      redisUrl: "rediss://cache:6380/2",
+      adminToken: "admin-token",
+      webConcurrency: 3,
+    });
+    expect(c.jwt).to.deep.equal({ secret: "a-production-secret-of-length", publicKey: undefined, isDevSecret: false });
+    expect(c.secondme).to.include({ agentId: "ag_other", timeoutMs: 5000 });
+    expect(c.agents).to.include({ transport: "nats", url: "https://agents.example.org", natsUrl: "nats://nats:4222", invokePath: "/agents/invoke" });
+    expect(c.defaultRooms).to.deep.equal(["lobby", "help-desk"]);
+    expect(c.corsOrigins).to.deep.equal(["https://city.example.org", "http://localhost:5173"]);
+    expect(c.presence.allowAnonymous).to.equal(true);
+  });
+
+  it("reads AGENTS_SERVICE_URL as an alias of AGENTS_CORE_URL, the latter winning", () => {
+    expect(loadConfig({ AGENTS_SERVICE_URL: "http://svc:7002" }).agents.url).to.equal("http://svc:7002");
+    expect(loadConfig({ AGENTS_SERVICE_URL: "http://svc:7002", AGENTS_CORE_URL: "http://core:7002" }).agents.url).to.equal("http://core:7002");
+  });
+
+  it("takes JWT_PUBLIC_KEY instead of a secret, with \\n escapes turned into newlines", () => {
+    const pem = "-----BEGIN PUBLIC KEY-----\\nMIIBIjAN\\n-----END PUBLIC KEY-----";
+    const c = loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgres://h/db", JWT_PUBLIC_KEY: pem });
+    expect(c.jwt.publicKey).to.equal("-----BEGIN PUBLIC KEY-----\nMIIBIjAN\n-----END PUBLIC KEY-----");
+    expect(c.jwt.secret).to.equal(undefined);
+    expect(c.jwt.isDevSecret).to.equal(false);
+  });
+
+  it("normalises an origin with a trailing slash so it still matches the browser's Origin header", () => {
+    expect(loadConfig({ CORS_ORIGINS: "https://city.example.org/" }).corsOrigins).to.deep.equal(["https://city.example.org"]);
+  });
+
+  describe("refuses bad values with one line naming the variable", () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ PORT: "abc" }, "PORT"],
+      [{ PORT: "70000" }, "PORT"],
+      [{ PORT: "-1" }, "PORT"],
+      [{ PORT: "80\n81" }, "PORT"],
+      [{ WEB_CONCURRENCY: "0" }, "WEB_CONCURRENCY"],
+      [{ WEB_CONCURRENCY: "two" }, "WEB_CONCURRENCY"],
+      [{ AGENTS_TRANSPORT: "grpc" }, "AGENTS_TRANSPORT"],
+      [{ REDIS_URL: "http://x" }, "REDIS_URL"],
+      [{ REDIS_URL: "not a url" }, "REDIS_URL"],
+      [{ DATABASE_URL: "mysql://h/db" }, "DATABASE_URL"],
+      [{ NATS_URL: "http://nats" }, "NATS_URL"],
+      [{ AGENTS_CORE_URL: "ftp://agents" }, "AGENTS_CORE_URL"],
+      [{ AGENTS_SERVICE_URL: "nope" }, "AGENTS_SERVICE_URL"],
+      [{ AGENTS_CORE_INVOKE_PATH: "agents/invoke" }, "AGENTS_CORE_INVOKE_PATH"],
+      [{ CORS_ORIGINS: "*" }, "CORS_ORIGINS"],
+      [{ CORS_ORIGINS: "https://ok.example.org,*" }, "CORS_ORIGINS"],
+      [{ CORS_ORIGINS: "city.example.org" }, "CORS_ORIGINS"],
+      [{ CORS_ORIGINS: "https://city.example.org/app" }, "CORS_ORIGINS"],
+      [{ CITY_DEFAULT_ROOMS: "general,Bad Room" }, "CITY_DEFAULT_ROOMS"],
+      [{ SECONDME_TIMEOUT_MS: "0" }, "SECONDME_TIMEOUT_MS"],
+      [{ SECONDME_TIMEOUT_MS: "soon" }, "SECONDME_TIMEOUT_MS"],
+      [{ PRESENCE_ALLOW_ANONYMOUS: "maybe" }, "PRESENCE_ALLOW_ANONYMOUS"],
+      [{ JWT_PUBLIC_KEY: "not a pem" }, "JWT_PUBLIC_KEY"],
+      [{ NODE_ENV: "staging" }, "NODE_ENV"],
+      [{ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) }, "DATABASE_URL"],
+      [{ NODE_ENV: "production", DATABASE_URL: "postgres://h/db" }, "JWT_SECRET"],
+      [{ NODE_ENV: "production", DATABASE_URL: "postgres://h/db", JWT_SECRET: "short" }, "JWT_SECRET"],
+    ];
+    for (const [env, name] of cases) {
+      it(`${JSON.stringify(env)} names ${name}`, () => {
+        expect(refusal(env)).to.include(name);
+      });
+    }
+  });
+
+  it("returns a deeply frozen object", () => {
+    const c = loadConfig({ CORS_ORIGINS: "https://a.example.org" });
+    expect(Object.isFrozen(c)).to.equal(true);
+    expect(Object.isFrozen(c.jwt)).to.equal(true);
+    expect(Object.isFrozen(c.agents)).to.equal(true);
+    expect(Object.isFrozen(c.defaultRooms)).to.equal(true);
+    expect(Object.isFrozen(c.corsOrigins)).to.equal(true);
+    expect(() => {
+      (c as { port: number }).port = 1;
+    }).to.throw(TypeError);
+    expect(() => (c.defaultRooms as string[]).push("x")).to.throw(TypeError);
+  });
+
+  it("reads process.env by default", () => {
+    expect(loadConfig().port).to.be.a("number");
+  });
+
+  describe("the entry point", () => {
+    function run(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+      return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+        child.on("error", reject);
+        child.on("close", (code) => {
+          clearTimeout(timer);
+          resolve({ code, stdout, stderr });
+        });
+      });
+    }
+
+    for (const [env, name] of [
+      [{ PORT: "abc" }, "PORT"],
+      [{ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) }, "DATABASE_URL"],
+    ] as [Record<string, string>, string][]) {
+      it(`exits non-zero with exactly one line naming ${name} for ${JSON.stringify(env)}`, async function () {
+        this.timeout(90_000);
+        const { code, stdout, stderr } = await run(env);
+        expect(code).to.not.equal(0);
+        expect(code).to.not.equal(null);
+        const lines = (stdout + stderr).split("\n").filter((l) => l.trim() !== "");
+        expect(lines, stdout + stderr).to.have.length(1);
+        expect(lines[0]).to.include(name);
+        expect(lines[0]).to.not.match(/\bat .*:\d+/);
+      });
+    }
+  });
+});
