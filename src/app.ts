@@ -14,6 +14,15 @@ import { createHealthRouter } from "./http/routes/health-routes.js";
 import { createRoomsRouter } from "./http/routes/rooms-routes.js";
 import { createFeedRouter } from "./http/routes/feed-routes.js";
 import { createRealtime } from "./realtime/realtime.js";
+import { createQueues } from "./infra/queue/queues.js";
+import { createReplyWaiter } from "./infra/queue/reply-channel.js";
+import { createUserLanes } from "./infra/queue/user-lanes.js";
+import { createSecondMeRepo } from "./secondme/secondme-repo.js";
+import { createSecondMeService } from "./secondme/secondme-service.js";
+import { createSecondMeInvoker } from "./secondme/secondme-invoker.js";
+import { createRedisUserNotifier } from "./secondme/user-notifier.js";
+import { createSecondMeRouter } from "./http/routes/secondme-routes.js";
+import { createQueuesBoard } from "./http/admin/queues-board.js";
 
 export interface App {
   readonly server: http.Server;
@@ -36,6 +45,21 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   const rooms = createRoomsService({ repo: createRoomsRepo(db) });
   const feed = createFeedService(db);
+  // Second Me: turns run as `secondme` jobs in workers/; outcomes come back on this process's
+  // reply channel (one subscriber per process, never one per request).
+  const bullConn = createRedis(config.redisUrl, "bullmq", "city-api-queue");
+  const replySub = createRedis(config.redisUrl, "pubsub", "city-api-replies");
+  const queues = createQueues({ connection: bullConn, prefix: config.queue.prefix, secondme: config.secondme });
+  const waiter = await createReplyWaiter({ redis, subscriber: replySub });
+  const secondme = createSecondMeService({ repo: createSecondMeRepo(db), agentId: config.secondme.agentId });
+  const invoker = createSecondMeInvoker({
+    queue: queues.secondme,
+    lanes: createUserLanes(redis),
+    waiter,
+    notifier: createRedisUserNotifier(redis),
+    timeoutMs: config.secondme.timeoutMs,
+    logger,
+  });
 
   let draining = false;
   const probes = [
@@ -48,7 +72,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     corsOrigins: config.corsOrigins,
     workerId: opts.workerId,
     publicRouters: [createHealthRouter(probes, () => draining)],
-    routers: [createRoomsRouter(rooms), createFeedRouter(feed)],
+    extra: [createQueuesBoard({ queues: queues.all, verify, adminToken: config.adminToken })],
+    routers: [createRoomsRouter(rooms), createFeedRouter(feed), createSecondMeRouter({ service: secondme, invoker })],
   });
   const server = http.createServer(koa.callback());
   server.keepAliveTimeout = 65_000;
@@ -65,7 +90,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      await Promise.all([db.close(), closeRedis(redis)]);
+      await waiter.close();
+      await queues.close();
+      await Promise.all([db.close(), closeRedis(redis), closeRedis(bullConn), closeRedis(replySub)]);
     },
   };
 }

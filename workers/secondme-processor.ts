@@ -1,0 +1,88 @@
+// The `secondme` job: wait for the user's turn, run the turn, hand the outcome to the waiting API
+// process, and keep the user's sockets informed. Retries: transport trouble and 5xx from the agent
+// (and a database or Redis that is briefly away) are retried by BullMQ with backoff; everything
+// else fails at once. On the last failure the outcome says why, so the caller gets 502/504/429.
+import { UnrecoverableError, type Job, type Processor } from "bullmq";
+import type { Redis } from "ioredis";
+import { isUnavailable, toAppError } from "../src/core/errors.js";
+import type { Logger } from "../src/core/logger.js";
+import { AgentsCoreError } from "../src/infra/agents-core/agents-core-errors.js";
+import { publishReply } from "../src/infra/queue/reply-channel.js";
+import { secondMeJobData, type SecondMeJobData, type SecondMeOutcome } from "../src/infra/queue/secondme-job.js";
+import type { SecondMeTurn } from "../src/secondme/secondme-turn.js";
+import { toWire } from "../src/secondme/shapes.js";
+import type { UserNotifier } from "../src/secondme/user-notifier.js";
+import type { LaneGate } from "./secondme-lane-gate.js";
+
+export interface SecondMeJobResult {
+  readonly reply_id: string;
+  /** True when the caller had stopped waiting and the reply went to the user's sockets. */
+  readonly late: boolean;
+}
+
+export interface SecondMeProcessorDeps {
+  readonly turn: SecondMeTurn;
+  readonly gate: LaneGate;
+  readonly notifier: UserNotifier;
+  /** Commands connection for the reply channel. */
+  readonly redis: Redis;
+  readonly logger: Logger;
+}
+
+/** The result is kept until the caller's deadline and a minute more (a lost message is found). */
+const RESULT_GRACE_MS = 60_000;
+
+export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<SecondMeJobData, SecondMeJobResult> {
+  const log = deps.logger.child({ module: "secondme-job" });
+  // Notifications are best effort: a lost status must never fail or slow the turn.
+  const quietly = (p: Promise<void>) => void p.catch((err: unknown) => log.warn({ err: (err as Error).message }, "notify failed"));
+
+  const deliver = (job: Job<SecondMeJobData>, d: SecondMeJobData, value: SecondMeOutcome) =>
+    publishReply(deps.redis, { jobId: job.id!, replyTo: d.replyTo, value, keepMs: d.deadline - Date.now() + RESULT_GRACE_MS });
+
+  return async (job, token) => {
+    const parsed = secondMeJobData.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError("secondme job data is invalid");
+    const d = parsed.data;
+    await deps.gate.enter(job, token, d.userId);
+    quietly(deps.notifier.notify(d.userId, "secondme.status", { request_id: d.messageId, state: "thinking" }));
+
+    try {
+      const { reply, history } = await deps.turn.run(d);
+      // Leave before answering, so a follow-up the user sends on seeing this reply finds the lane free.
+      await deps.gate.leave(d.userId, job.id!);
+      const createdAt = reply.createdAt.toISOString();
+      const late = await deliver(job, d, { ok: true, reply: reply.content, replyId: reply.id, createdAt, history: history.map(toWire) });
+      if (late) {
+        quietly(
+          deps.notifier.notify(d.userId, "secondme.reply", {
+            request_id: d.messageId,
+            message_id: reply.id,
+            reply: reply.content,
+            response: reply.content,
+            created_at: createdAt,
+          }),
+        );
+      }
+      quietly(deps.notifier.notify(d.userId, "secondme.status", { request_id: d.messageId, state: "done" }));
+      return { reply_id: reply.id, late };
+    } catch (err) {
+      const retryable = err instanceof AgentsCoreError ? err.retryable : isUnavailable(err);
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (retryable && !lastAttempt) {
+        log.warn({ requestId: d.messageId, attempt: job.attemptsMade + 1, err: (err as Error).message }, "Second Me attempt failed; retrying");
+        throw err;
+      }
+      const appErr = err instanceof AgentsCoreError ? err.toAppError() : toAppError(err);
+      if (appErr.code === "internal") log.error({ err, requestId: d.messageId }, "Second Me job failed");
+      else log.warn({ requestId: d.messageId, code: appErr.code, err: (err as Error).message }, "Second Me job failed");
+      await deps.gate.leave(d.userId, job.id!);
+      const retryAfter = appErr.details?.retryAfter;
+      const error = { code: appErr.code, message: appErr.message, ...(typeof retryAfter === "number" ? { retryAfter } : {}) };
+      await deliver(job, d, { ok: false, error });
+      quietly(deps.notifier.notify(d.userId, "secondme.status", { request_id: d.messageId, state: "failed", error: { code: error.code, message: error.message } }));
+      // Unrecoverable: BullMQ must not run it again, whatever attempts remain.
+      throw new UnrecoverableError(appErr.message);
+    }
+  };
+}

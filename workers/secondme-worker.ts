@@ -1,0 +1,87 @@
+// The `secondme` queue's worker process part: runs Second Me turns against Agents Core. Any number
+// of these may run (on any machine); the queue's global concurrency bounds the agent's load, and
+// the user lanes keep each user's prompts one at a time, in order.
+import { Queue, Worker } from "bullmq";
+import type { Config } from "../src/config/config.js";
+import { createLogger, type Logger } from "../src/core/logger.js";
+import type { AgentsCore } from "../src/infra/agents-core/agents-core.js";
+import { createAgentsCore } from "../src/infra/agents-core/create-agents-core.js";
+import { createDatabase } from "../src/infra/db/database.js";
+import { SECONDME_QUEUE } from "../src/infra/queue/queue-names.js";
+import type { SecondMeJobData } from "../src/infra/queue/secondme-job.js";
+import { createUserLanes } from "../src/infra/queue/user-lanes.js";
+import { closeRedis, createRedis } from "../src/infra/redis/redis.js";
+import { createSecondMeRepo } from "../src/secondme/secondme-repo.js";
+import { createSecondMeTurn } from "../src/secondme/secondme-turn.js";
+import { createRedisUserNotifier } from "../src/secondme/user-notifier.js";
+import { createLaneGate } from "./secondme-lane-gate.js";
+import { createSecondMeProcessor, type SecondMeJobResult } from "./secondme-processor.js";
+
+export interface SecondMeWorkerDeps {
+  readonly logger?: Logger;
+  /** Used instead of the Agents Core that config names; not closed by the worker. */
+  readonly agents?: AgentsCore;
+}
+
+export interface SecondMeWorker {
+  close(): Promise<void>;
+}
+
+export async function startSecondMeWorker(config: Config, deps: SecondMeWorkerDeps = {}): Promise<SecondMeWorker> {
+  if (!config.databaseUrl) throw new Error("the Second Me worker needs DATABASE_URL");
+  const logger = (deps.logger ?? createLogger(config.logLevel, { role: "worker" })).child({ module: "secondme-worker" });
+  const prefix = config.queue.prefix;
+  const concurrency = config.secondme.concurrency;
+
+  const db = createDatabase(config.databaseUrl, { poolSize: Math.min(concurrency + 2, 32), applicationName: "city-secondme-worker" });
+  const commands = createRedis(config.redisUrl, "commands", "city-secondme");
+  const queueConn = createRedis(config.redisUrl, "bullmq", "city-secondme-queue");
+  const workerConn = createRedis(config.redisUrl, "bullmq", "city-secondme-worker");
+  const agents = deps.agents ?? createAgentsCore(config.agents);
+
+  const queue = new Queue<SecondMeJobData>(SECONDME_QUEUE, { connection: queueConn, prefix });
+  const processor = createSecondMeProcessor({
+    turn: createSecondMeTurn({ repo: createSecondMeRepo(db), agents, agentId: config.secondme.agentId }),
+    gate: createLaneGate(createUserLanes(commands), queue),
+    notifier: createRedisUserNotifier(commands),
+    redis: commands,
+    logger,
+  });
+
+  try {
+    // Bounds the jobs running at once across every worker process, not just this one.
+    await queue.setGlobalConcurrency(concurrency);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  const worker = new Worker<SecondMeJobData, SecondMeJobResult>(SECONDME_QUEUE, processor, {
+    connection: workerConn,
+    prefix,
+    concurrency,
+    autorun: true,
+  });
+  worker.on("error", (err) => logger.error({ err: err.message }, "secondme worker error"));
+  try {
+    await worker.waitUntilReady();
+  } catch (err) {
+    await worker.close().catch(() => {});
+    await release();
+    throw err;
+  }
+  logger.info({ concurrency, transport: config.agents.transport }, "Second Me worker started");
+
+  async function release(): Promise<void> {
+    await queue.close().catch(() => {});
+    if (!deps.agents) await agents.close().catch(() => {});
+    await Promise.all([db.close(), closeRedis(commands), closeRedis(queueConn), closeRedis(workerConn)]);
+  }
+
+  return {
+    async close() {
+      // Lets running turns finish (their replies get stored and delivered), takes no new ones.
+      await worker.close();
+      await release();
+    },
+  };
+}
