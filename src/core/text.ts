@@ -18,10 +18,21 @@ export function text(min: number, max: number) {
     .refine((s) => charLength(s) <= max, `must be at most ${max} characters`);
 }
 
-/** The first `max` characters, with an ellipsis when cut. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** At most `max` characters, with an ellipsis when cut. The cut falls between graphemes, so a
+ *  flag (two code points) or a family emoji (joined by ZWJ) is kept whole or left out. */
 export function snippet(s: string, max = 140): string {
-  const chars = [...s];
-  return chars.length <= max ? s : chars.slice(0, max - 1).join("") + "…";
+  if (charLength(s) <= max) return s;
+  let out = "";
+  let n = 0;
+  for (const { segment } of graphemes.segment(s)) {
+    const len = charLength(segment);
+    if (n + len > max - 1) break;
+    out += segment;
+    n += len;
+  }
+  return out + "…";
 }
 
 /** Query-string integer in [min, max]; absent means the default; anything else is a 400. */

@@ -74,6 +74,18 @@ describe("rest: feed", () => {
     expect(ev140.payload.snippet).to.equal(exact);
   });
 
+  it("never cuts a flag or a family emoji in half at the end of a snippet", async () => {
+    const roomId = await makeRoom(srv.url, taras);
+    const flag = "a".repeat(138) + "🇺🇦" + " and more text after the cut";
+    const family = "b".repeat(137) + "👨‍👩‍👧" + " tail";
+    const ids: string[] = [];
+    for (const body of [flag, family]) ids.push((await post(srv.url, `/city/rooms/${roomId}/messages`, { body }, taras)).body.id);
+    const feed = (await get<FeedItem[]>(srv.url, "/city/feed?limit=10")).body;
+    const snip = (id: string) => feed.find((e) => e.payload.message_id === id)!.payload.snippet;
+    expect(snip(ids[0]!)).to.equal("a".repeat(138) + "…");
+    expect(snip(ids[1]!)).to.equal("b".repeat(137) + "…");
+  });
+
   it("marks an agent's message as agent_reply with agent_id and no user_id", async () => {
     const roomId = await makeRoom(srv.url, taras);
     const msg = await post(srv.url, `/api/city/rooms/${roomId}/messages`, { body: "agent says hi" }, agentToken("ag_feed"));

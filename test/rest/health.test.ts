@@ -37,6 +37,14 @@ describe("rest: health and CORS", () => {
     expect(res.headers.get("vary") ?? "").to.match(/origin/i);
   });
 
+  it("keeps the CORS headers on error responses, so the browser can read the error", async () => {
+    const origin = "http://localhost:5173";
+    const res = await call(srv.url, "POST", "/v1/city/rooms/room_city_general/messages", { json: { text: "x" }, headers: { origin } });
+    expect(res.status).to.equal(401);
+    expect(res.headers.get("access-control-allow-origin")).to.equal(origin);
+    expect(res.body.error.code).to.equal("unauthorized");
+  });
+
   it("does not echo a foreign origin", async () => {
     const res = await call(srv.url, "GET", "/city/rooms", { headers: { origin: "https://evil.example" } });
     expect(res.status).to.equal(200);
