@@ -20,12 +20,15 @@ import { createUserLanes } from "./infra/queue/user-lanes.js";
 import { createSecondMeRepo } from "./secondme/secondme-repo.js";
 import { createSecondMeService } from "./secondme/secondme-service.js";
 import { createSecondMeInvoker } from "./secondme/secondme-invoker.js";
-import { createRedisUserNotifier } from "./secondme/user-notifier.js";
+import { createRedisUserNotifier, subscribeUserNotifications } from "./secondme/user-notifier.js";
+import { createPresenceService } from "./presence/index.js";
+import { createPresenceRouter } from "./http/routes/presence-routes.js";
 import { createSecondMeRouter } from "./http/routes/secondme-routes.js";
 import { createQueuesBoard } from "./http/admin/queues-board.js";
 
 export interface App {
   readonly server: http.Server;
+  readonly io: import("socket.io").Server;
   readonly logger: Logger;
   /** Ordered shutdown: refuse new work, drain, close connections. */
   close(): Promise<void>;
@@ -43,7 +46,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const redis = createRedis(config.redisUrl, "commands");
   const verify = createTokenVerifier(config.jwt);
 
-  const rooms = createRoomsService({ repo: createRoomsRepo(db) });
+  const presence = createPresenceService({ redis, config: config.presence, onError: (err) => logger.warn({ err }, "presence store") });
+  const rooms = createRoomsService({ repo: createRoomsRepo(db), online: presence });
   const feed = createFeedService(db);
   // Second Me: turns run as `secondme` jobs in workers/; outcomes come back on this process's
   // reply channel (one subscriber per process, never one per request).
@@ -73,19 +77,35 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     workerId: opts.workerId,
     publicRouters: [createHealthRouter(probes, () => draining)],
     extra: [createQueuesBoard({ queues: queues.all, verify, adminToken: config.adminToken })],
-    routers: [createRoomsRouter(rooms), createFeedRouter(feed), createSecondMeRouter({ service: secondme, invoker })],
+    routers: [createRoomsRouter(rooms), createFeedRouter(feed), createPresenceRouter(presence), createSecondMeRouter({ service: secondme, invoker })],
   });
   const server = http.createServer(koa.callback());
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  const realtime = createRealtime(server, { redisUrl: config.redisUrl, corsOrigins: config.corsOrigins, verify, rooms, logger });
+  const realtime = await createRealtime(server, {
+    redisUrl: config.redisUrl,
+    corsOrigins: config.corsOrigins,
+    verify,
+    rooms,
+    presence,
+    allowAnonymousPresence: config.presence.allowAnonymous,
+    logger,
+    workerId: opts.workerId ?? String(process.pid),
+  });
+  // Second Me progress and late replies reach the user's sockets held by this worker.
+  const notifications = await subscribeUserNotifications(replySub, (n) =>
+    realtime.pushToUserLocal(n.userId, { ...n.payload, event: n.event }),
+  );
 
   return {
     server,
+    io: realtime.io,
     logger,
     async close() {
       draining = true;
+      await notifications.close();
       await realtime.close();
+      await presence.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

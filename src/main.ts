@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from "./config/config.js";
 import { createLogger } from "./core/logger.js";
 import { prepareDatabase } from "./boot.js";
 import { startPrimary } from "./cluster/primary.js";
+import { startJobsProcess } from "./jobs-process.js";
 
 function configOrExit(): Config {
   try {
@@ -36,12 +37,14 @@ async function main(): Promise<void> {
   });
   logger.info({ port: primary.port, workers: config.webConcurrency }, `city backend listening on http://${config.host}:${primary.port}`);
 
+  const jobs = process.env.CITY_JOBS === "off" ? undefined : startJobsProcess({ DATABASE_URL: database.url }, (level, msg) => logger[level](msg));
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
-    await primary.close();
+    await Promise.all([primary.close(), jobs?.stop()]);
     await database.stop();
     process.exit(0);
   };

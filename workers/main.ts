@@ -6,11 +6,15 @@ import { ConfigError, loadConfig, type Config } from "../src/config/config.js";
 import { createLogger, type Logger } from "../src/core/logger.js";
 import { startAgentsCoreStandin } from "../src/dev/agents-core-standin.js";
 import { startSecondMeWorker } from "./secondme-worker.js";
+import { startPresenceSweepWorker } from "./presence-sweep-worker.js";
 
 type Starter = (config: Config, deps: { logger: Logger }) => Promise<{ close(): Promise<void> }>;
 
 /** One entry per kind of job; each returns something to close. */
-const STARTERS: readonly [name: string, start: Starter][] = [["secondme", startSecondMeWorker]];
+const STARTERS: readonly [name: string, start: Starter][] = [
+  ["secondme", startSecondMeWorker],
+  ["presence-sweep", (config, { logger }) => startPresenceSweepWorker(config, { onError: (err) => logger.warn({ err }, "presence sweep failed") })],
+];
 
 async function main(): Promise<void> {
   let config: Config;
@@ -30,7 +34,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, { role: "workers" });
   const closers: { close(): Promise<void> }[] = [];
 
-  if (config.env === "development" && config.agents.transport === "http" && !config.agents.url) {
+  if (config.env !== "production" && config.agents.transport === "http" && !config.agents.url) {
     const standin = await startAgentsCoreStandin({ port: 0 });
     closers.push(standin);
     config = { ...config, agents: { ...config.agents, url: standin.url } };

@@ -1,28 +1,33 @@
 // Builds one worker's realtime side on its HTTP server: Socket.IO (namespaces /city/rooms and
-// /city/presence over the Redis adapter), the raw-ws shim, and the room hub they share.
+// /city/presence over the Redis adapter), the raw-ws shim, the room hub they share, presence
+// transitions fanned out to this worker's clients, and pushes to one user's sockets.
 import type http from "node:http";
 import type { TokenVerifier } from "../auth/verify-token.js";
 import type { Logger } from "../core/logger.js";
+import { closeRedis, createRedis } from "../infra/redis/redis.js";
 import type { RoomsService } from "../rooms/rooms-service.js";
+import { subscribeTransitions, type PresenceService, type PresenceTransition, type TransitionSubscription } from "../presence/index.js";
 import { RoomHub } from "./room-hub.js";
 import { createRoomsHandler } from "./rooms-handler.js";
+import { createPresenceHandler } from "./presence-handler.js";
 import { createIoServer } from "./socketio/io-server.js";
 import { bindRoomsNamespace, ROOMS_NAMESPACE } from "./socketio/rooms-namespace.js";
+import { bindPresenceNamespace, PRESENCE_NAMESPACE, userRoom } from "./socketio/presence-namespace.js";
 import { attachWsShim } from "./ws/ws-shim.js";
-import type { PresenceProtocol } from "./connection-types.js";
-
-export const PRESENCE_NAMESPACE = "/city/presence";
+import type { ServerEvent } from "./protocol/outbound.js";
 
 export interface RealtimeDeps {
   readonly redisUrl: string;
   readonly corsOrigins: readonly string[] | "localhost";
   readonly verify: TokenVerifier;
   readonly rooms: RoomsService;
+  readonly presence: PresenceService;
+  readonly allowAnonymousPresence: boolean;
   readonly logger: Logger;
   readonly workerId: string;
 }
 
-export function createRealtime(server: http.Server, deps: RealtimeDeps) {
+export async function createRealtime(server: http.Server, deps: RealtimeDeps) {
   const logger = deps.logger.child({ module: "realtime" });
   const hub = new RoomHub(deps.rooms, logger);
   const ioServer = createIoServer(server, {
@@ -32,11 +37,16 @@ export function createRealtime(server: http.Server, deps: RealtimeDeps) {
     onRedisReconnect: () => hub.resyncAll(),
   });
   const handleRoom = createRoomsHandler({ rooms: deps.rooms, hub, logger });
+  const presence = createPresenceHandler({ presence: deps.presence, allowAnonymous: deps.allowAnonymousPresence, logger });
+
   const roomsNsp = ioServer.io.of(ROOMS_NAMESPACE);
   roomsNsp.use(ioServer.authenticate);
   bindRoomsNamespace(roomsNsp, hub, handleRoom, deps.workerId);
   const presenceNsp = ioServer.io.of(PRESENCE_NAMESPACE);
   presenceNsp.use(ioServer.authenticate);
+  bindPresenceNamespace(presenceNsp, presence, deps.workerId);
+
+  const ws = attachWsShim(server, { verify: deps.verify, hub, rooms: deps.rooms, handleRoom, presence, logger, workerId: deps.workerId });
 
   // Committed room writes reach every subscriber through the hub.
   deps.rooms.setEventSink({
@@ -45,28 +55,34 @@ export function createRealtime(server: http.Server, deps: RealtimeDeps) {
     left: (roomId, userId) => hub.publish({ event: "room.leave", room_id: roomId, user_id: userId }),
   });
 
-  let presence: PresenceProtocol | undefined;
-  const ws = attachWsShim(server, {
-    verify: deps.verify,
-    hub,
-    rooms: deps.rooms,
-    handleRoom,
-    get presence() {
-      return presence;
-    },
-    logger,
-    workerId: deps.workerId,
-  });
+  // Presence transitions are published once cluster-wide by the store's scripts; every worker
+  // receives each one and sends it to its own clients only (never again through the adapter).
+  const onTransition = (t: PresenceTransition) => {
+    const update = { event: "presence.update" as const, user_id: t.userId, status: t.status, last_seen: t.lastSeen };
+    presenceNsp.local.emit("presence.update", update);
+    ws.toPresenceClients(update);
+    for (const roomId of t.rooms) hub.receive({ event: "room.presence", room_id: roomId, user_id: t.userId, status: t.status });
+  };
+  const subscriber = createRedis(deps.redisUrl, "pubsub", "city-presence-sub");
+  let transitions: TransitionSubscription | undefined;
+  try {
+    transitions = await subscribeTransitions(subscriber, onTransition, (err) => logger.warn({ err }, "bad presence transition"));
+  } catch (err) {
+    logger.error({ err }, "could not subscribe to presence transitions; they will be missed until restart");
+  }
 
   return {
     io: ioServer.io,
     hub,
-    presenceNamespace: presenceNsp,
-    /** The presence capability plugs its protocol in here (both transports). */
-    setPresence(p: PresenceProtocol) {
-      presence = p;
+    /** Sends an event to one user's sockets on this worker, whatever the namespace or protocol. */
+    pushToUserLocal(userId: string, ev: ServerEvent) {
+      presenceNsp.local.to(userRoom(userId)).emit(ev.event, ev);
+      roomsNsp.local.to(userRoom(userId)).emit(ev.event, ev);
+      ws.toUser(userId, ev);
     },
     async close() {
+      await transitions?.close().catch(() => {});
+      await closeRedis(subscriber);
       await ws.close();
       await ioServer.close();
       hub.close();
@@ -74,4 +90,4 @@ export function createRealtime(server: http.Server, deps: RealtimeDeps) {
   };
 }
 
-export type Realtime = ReturnType<typeof createRealtime>;
+export type Realtime = Awaited<ReturnType<typeof createRealtime>>;

@@ -6,13 +6,9 @@
 import type { Message } from "../rooms/room-model.js";
 import type { Logger } from "../core/logger.js";
 import { RoomStream, type StreamSource } from "./room-stream.js";
-import { encodeFrame, type RoomBroadcast, type WsDialect } from "./protocol/outbound.js";
+import type { RoomBroadcast } from "./protocol/outbound.js";
+import { fanOut, type WsMember } from "./fan-out.js";
 
-/** A raw-ws connection as the hub sees it. */
-export interface WsMember {
-  readonly dialect: WsDialect;
-  sendFrame(frame: Buffer): void;
-}
 
 export interface HubTransport {
   /** Emits to this worker's Socket.IO sockets in a room (never across workers). */
@@ -141,14 +137,6 @@ export class RoomHub {
   private deliver(roomId: string, event: RoomBroadcast): void {
     this.transport?.emitLocal(roomId, event);
     const members = this.ws.get(roomId);
-    if (!members?.size) return;
-    // Encode once per dialect, not once per recipient.
-    let contract: Buffer | undefined;
-    let v1: Buffer | undefined;
-    for (const m of members) {
-      const frame =
-        m.dialect === "v1" ? (v1 ??= Buffer.from(encodeFrame("v1", event))) : (contract ??= Buffer.from(encodeFrame("contract", event)));
-      m.sendFrame(frame);
-    }
+    if (members?.size) fanOut(members, event);
   }
 }

@@ -10,9 +10,13 @@ import { MESSAGE_ID_RE, ROOM_ID_RE, toMessage, toRoom, type Message, type Room }
 import { slugFromName } from "./slug.js";
 import type { CreateRoomInput, MessageInput } from "./inputs.js";
 
-/** Exact online counts per room (presence capability); zero until presence is wired. */
-export interface OnlineCounter {
+/** Who is online in which room (the presence capability, on Redis). */
+export interface RoomPresence {
+  /** Exact online members per room, for a whole list in one round trip. */
   countRooms(roomIds: readonly string[]): Promise<number[]>;
+  /** `changed` is false when the user was already a member (another tab). */
+  joinRoom(roomId: string, userId: string): Promise<{ changed: boolean }>;
+  leaveRoom(roomId: string, userId: string): Promise<{ changed: boolean }>;
 }
 
 /** Where committed room events go (the realtime hub). Called after commit, never before. */
@@ -24,7 +28,7 @@ export interface RoomEventSink {
 
 export interface RoomsServiceDeps {
   readonly repo: RoomsRepo;
-  readonly online?: OnlineCounter;
+  readonly online?: RoomPresence;
   readonly events?: RoomEventSink;
 }
 
@@ -153,16 +157,22 @@ export function createRoomsService(deps: RoomsServiceDeps) {
       return { message, created: result.created };
     },
 
+    /** Makes the user a member (stored) and an online member (presence); the room hears
+     *  `room.join` once per user, not once per tab. */
     async join(who: Identity, roomId: string): Promise<void> {
       await requireRoom(roomId);
-      await repo.addMember(roomId, actorId(who));
-      events?.joined(roomId, actorId(who));
+      const id = actorId(who);
+      await repo.addMember(roomId, id);
+      const { changed } = deps.online ? await deps.online.joinRoom(roomId, id) : { changed: true };
+      if (changed) events?.joined(roomId, id);
     },
 
     async leave(who: Identity, roomId: string): Promise<void> {
       await requireRoom(roomId);
-      await repo.removeMember(roomId, actorId(who));
-      events?.left(roomId, actorId(who));
+      const id = actorId(who);
+      await repo.removeMember(roomId, id);
+      const { changed } = deps.online ? await deps.online.leaveRoom(roomId, id) : { changed: true };
+      if (changed) events?.left(roomId, id);
     },
   };
 }

@@ -6,6 +6,7 @@ import type { RoomsHandler, RoomsConnection } from "../rooms-handler.js";
 import { FloodGuard } from "../flood-guard.js";
 import type { RoomBroadcast } from "../protocol/outbound.js";
 import type { SocketData } from "./io-server.js";
+import { userRoom } from "./presence-namespace.js";
 
 export const ROOMS_NAMESPACE = "/city/rooms";
 const PEER_EVENT = "city:room-event";
@@ -19,8 +20,10 @@ export function bindRoomsNamespace(nsp: Namespace, hub: RoomHub, handle: RoomsHa
   nsp.on(PEER_EVENT, (event: RoomBroadcast) => hub.receive(event));
 
   nsp.on("connection", (socket: Socket) => {
+    const identity = (socket.data as SocketData).identity;
+    if (identity?.kind === "user") void socket.join(userRoom(identity.userId));
     const conn: RoomsConnection = {
-      identity: (socket.data as SocketData).identity,
+      identity,
       guard: new FloodGuard(),
       send: (ev) => socket.emit(ev.event, ev),
       joinLive: (roomId) => void socket.join(roomId),

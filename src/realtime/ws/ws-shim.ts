@@ -11,7 +11,8 @@ import { bearer, type TokenVerifier } from "../../auth/verify-token.js";
 import { toAppError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { stripPrefix } from "../../http/prefix.js";
-import type { RoomHub, WsMember } from "../room-hub.js";
+import type { RoomHub } from "../room-hub.js";
+import { fanOut, type WsMember } from "../fan-out.js";
 import type { RoomsHandler, RoomsConnection } from "../rooms-handler.js";
 import type { Connection, PresenceProtocol } from "../connection-types.js";
 import { FloodGuard } from "../flood-guard.js";
@@ -57,6 +58,22 @@ const http_reason = (s: number) => ({ 400: "Bad Request", 401: "Unauthorized", 4
 export function attachWsShim(server: http.Server, deps: WsShimDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: HARD_MAX_PAYLOAD, perMessageDeflate: false, clientTracking: true });
   const alive = new WeakSet<WebSocket>();
+  /** Presence sockets of this worker, for presence.update; and every socket by user, for pushes. */
+  const presenceMembers = new Set<WsMember>();
+  const byUser = new Map<string, Set<WsMember>>();
+
+  function track(ws: WebSocket, member: WsMember, identity: Identity | undefined): void {
+    const userId = identity?.kind === "user" ? identity.userId : undefined;
+    if (!userId) return;
+    let set = byUser.get(userId);
+    if (!set) byUser.set(userId, (set = new Set()));
+    set.add(member);
+    ws.once("close", () => {
+      set.delete(member);
+      if (set.size === 0) byUser.delete(userId);
+    });
+  }
+
 
   const pinger = setInterval(() => {
     for (const ws of wss.clients) {
@@ -157,6 +174,7 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
   function serveRooms(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect, firstRoom: string, lastMessageId?: string): void {
     const base = baseConnection(ws, identity, dialect);
     const joined = new Set<string>();
+    track(ws, base, identity);
     const conn: RoomsConnection & WsMember = {
       ...base,
       joinLive: (roomId) => {
@@ -183,6 +201,8 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
 
   function servePresence(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect): void {
     const conn = baseConnection(ws, identity, dialect);
+    track(ws, conn, identity);
+    presenceMembers.add(conn);
     deps.presence?.onOpen(conn);
     ws.on("message", (data, isBinary) => {
       const parsed = parse(conn, data, isBinary);
@@ -193,11 +213,21 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
       }
       void deps.presence.onEvent(conn, parsed[0], parsed[1]);
     });
-    ws.on("close", () => deps.presence?.onClose(conn));
+    ws.on("close", () => {
+      presenceMembers.delete(conn);
+      deps.presence?.onClose(conn);
+    });
     ws.on("error", () => {});
   }
 
   return {
+    /** Sends to this worker's presence sockets. */
+    toPresenceClients: (ev: ServerEvent) => fanOut(presenceMembers, ev),
+    /** Sends to this worker's sockets of one user (any path). */
+    toUser: (userId: string, ev: ServerEvent) => {
+      const set = byUser.get(userId);
+      if (set) fanOut(set, ev);
+    },
     /** Tells every raw-ws client to reconnect elsewhere (1012: service restart). */
     async close(): Promise<void> {
       clearInterval(pinger);
