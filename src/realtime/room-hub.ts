@@ -90,6 +90,11 @@ export class RoomHub {
     };
   }
 
+  /** Called when a Socket.IO socket joined a room: its stream starts reading where the room is. */
+  watch(roomId: string): void {
+    this.stream(roomId);
+  }
+
   /** Called when a Socket.IO socket left a room, so an idle stream can be dropped. */
   releaseIfIdle(roomId: string): void {
     if (!this.hasLocalSubscribers(roomId)) this.dropStream(roomId);

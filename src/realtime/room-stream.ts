@@ -34,8 +34,10 @@ export class RoomStream {
   private async init(): Promise<void> {
     for (let attempt = 0; !this.closed; attempt++) {
       try {
-        const last = await this.source.lastSeq(this.roomId);
-        this.next = (last ?? 0) + 1;
+        const last = (await this.source.lastSeq(this.roomId)) ?? 0;
+        // Start after what was committed before anyone here listened; but a stream created by an
+        // arriving message starts at that message (it may be the one that made last_seq).
+        this.next = this.pending.size ? Math.min(last + 1, ...this.pending.keys()) : last + 1;
         this.drain();
         return;
       } catch (err) {

@@ -71,7 +71,7 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
   child.stderr!.on("data", keep);
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(url, child, () => log, 30_000);
+    await waitReady(url, child, () => log, 90_000);
   } catch (err) {
     child.kill("SIGKILL");
     throw err;

@@ -26,7 +26,10 @@ export function bindRoomsNamespace(nsp: Namespace, hub: RoomHub, handle: RoomsHa
       identity,
       guard: new FloodGuard(),
       send: (ev) => socket.emit(ev.event, ev),
-      joinLive: (roomId) => void socket.join(roomId),
+      joinLive: (roomId) => {
+        void socket.join(roomId);
+        hub.watch(roomId);
+      },
       leaveLive: (roomId) => {
         void socket.leave(roomId);
         hub.releaseIfIdle(roomId);

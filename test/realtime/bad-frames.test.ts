@@ -1,0 +1,155 @@
+// Bad input on the sockets: every bad frame gets an `error` event and the connection survives;
+// anonymous clients listen but cannot send; a bad token is refused; a flood is cut off; a reader
+// that stops reading is dropped; long-polling works through the real front door.
+import { expect } from "chai";
+import WebSocket from "ws";
+import { startServer, type TestServer } from "../support/server.js";
+import { SioClient, WsClient, until } from "../support/clients.js";
+import { api, freshRoom } from "../support/api.js";
+import { agentToken, userToken, TEST_JWT_SECRET } from "../support/tokens.js";
+import jwt from "jsonwebtoken";
+
+describe("realtime: bad frames, auth and floods", function () {
+  this.timeout(60_000);
+  let srv: TestServer;
+  const tok = userToken("u_frames");
+  let room: string;
+
+  before(async () => {
+    srv = await startServer();
+    room = await freshRoom(srv.url, tok);
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+
+  it("answers each bad raw-ws frame with an error event and keeps the connection", async () => {
+    const ws = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`, { token: tok });
+    try {
+      const cases: [string | object, string][] = [
+        ["not json at all", "invalid_json"],
+        ["[1,2,3]", "validation_failed"],
+        [{ no_event: true }, "validation_failed"],
+        [{ event: "room.explode", room_id: room }, "validation_failed"],
+        [{ event: "room.message.send", room_id: room }, "validation_failed"],
+        [{ event: "room.message.send", room_id: room, body: 42 }, "validation_failed"],
+        [{ event: "room.message.send", room_id: room, body: "   " }, "validation_failed"],
+        [{ event: "room.message.send", room_id: room, body: "x".repeat(4001) }, "validation_failed"],
+        [{ event: "room.join", room_id: 7 }, "validation_failed"],
+        [{ event: "room.join", room_id: "room_city_does-not-exist" }, "room_not_found"],
+        [{ event: "room.message.send", room_id: room, body: "y".repeat(70_000) }, "payload_too_large"],
+      ];
+      for (const [frame, code] of cases) {
+        const start = ws.events.length;
+        ws.send(frame);
+        const err = await until(() => ws.events.slice(start).find((e) => e.event === "error"), 5_000, `error for ${String(frame).slice(0, 40)}`);
+        expect(err.code, JSON.stringify(frame).slice(0, 80)).to.equal(code);
+        expect(err.message).to.be.a("string").and.not.equal("");
+      }
+      expect(ws.closed).to.equal(undefined);
+      ws.send({ event: "room.message.send", room_id: room, body: "still here", client_message_id: "alive-1" });
+      await ws.waitFor((e) => e.event === "room.message.ack", 5_000, "ack after bad frames");
+      ws.send({ type: "ping" });
+      await ws.waitFor((e) => (e as { type?: string }).type === "pong", 5_000, "pong");
+      ws.send({ event: "ping" });
+      await ws.waitFor((e) => e.event === "pong", 5_000, "event pong");
+    } finally {
+      ws.close();
+    }
+  });
+
+  it("answers bad Socket.IO events with an error and an error ack", async () => {
+    const s = await SioClient.connect(srv.url, "/city/rooms", { token: tok, transports: ["polling"] });
+    try {
+      const res = await s.emitAck("room.message.send", { room_id: room, body: "" });
+      expect(res).to.include({ event: "error", code: "validation_failed" });
+      const unknown = await s.emitAck("room.nonsense", {});
+      expect(unknown).to.include({ event: "error", code: "validation_failed" });
+      await s.waitFor((e) => e.event === "error", 2_000, "error event");
+      // Long-polling (no websocket at all) survives many round trips through the front door.
+      for (let i = 0; i < 20; i++) expect(await s.worker()).to.be.oneOf(["1", "2"]);
+      const ok = await s.emitAck("room.message.send", { room_id: room, body: "polling works", client_message_id: "poll-1" });
+      expect(ok.event).to.equal("room.message.ack");
+      expect(s.socket.io.engine.transport.name).to.equal("polling");
+    } finally {
+      s.close();
+    }
+  });
+
+  it("lets anonymous clients listen but not send, and takes identity only from the token", async () => {
+    const anon = await SioClient.connect(srv.url, "/city/rooms");
+    const anonWs = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`);
+    try {
+      await anon.emitAck("room.join", { room_id: room });
+      const res = await anon.emitAck("room.message.send", { room_id: room, body: "who am I?", user_id: "u_admin" });
+      expect(res).to.include({ event: "error", code: "unauthorized" });
+      anonWs.send({ event: "room.message.send", room_id: room, body: "me neither" });
+      await anonWs.waitFor((e) => e.event === "error" && e.code === "unauthorized", 5_000, "refusal");
+      const posted = await api<{ author_user_id: string }>(srv.url, "POST", `/city/rooms/${room}/messages`, { token: tok, body: { body: "hello listeners" } });
+      await anon.waitFor((e) => e.event === "room.message", 5_000, "anonymous listener gets messages");
+      await anonWs.waitFor((e) => e.event === "room.message", 5_000, "anonymous ws listener gets messages");
+      expect(posted.body.author_user_id).to.equal("u_frames");
+    } finally {
+      anon.close();
+      anonWs.close();
+    }
+  });
+
+  it("refuses bad tokens on both transports", async () => {
+    const wrong = jwt.sign({ sub: "u_x" }, "not-the-secret", { algorithm: "HS256" });
+    const expired = jwt.sign({ sub: "u_x", exp: Math.floor(Date.now() / 1000) - 60 }, TEST_JWT_SECRET, { algorithm: "HS256" });
+    const none = jwt.sign({ sub: "u_x" }, "", { algorithm: "none" } as jwt.SignOptions);
+    for (const t of [wrong, expired, none]) {
+      const err = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`, { token: t }).then(
+        () => undefined,
+        (e: { status?: number }) => e,
+      );
+      expect(err?.status).to.equal(401);
+      const sioErr = await SioClient.connect(srv.url, "/city/rooms", { token: t }).then(
+        (c) => (c.close(), undefined),
+        (e: Error) => e,
+      );
+      expect(sioErr?.message).to.match(/token/i);
+    }
+  });
+
+  it("lets an agent token post into a room over ws, as the agent", async () => {
+    const ws = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`, { token: agentToken("ag_helper") });
+    try {
+      ws.send({ event: "room.message.send", room_id: room, body: "agent speaking", client_message_id: "ag-1" });
+      const ack = await ws.waitFor((e) => e.event === "room.message.ack", 5_000, "agent ack");
+      expect(ack.message).to.include({ author_agent_id: "ag_helper", author_user_id: null });
+    } finally {
+      ws.close();
+    }
+  });
+
+  it("answers a flood with rate_limited errors, then disconnects", async () => {
+    const ws = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`);
+    for (let i = 0; i < 300 && !ws.closed; i++) ws.send({ event: "room.leave", room_id: "room_city_x" + "y".repeat(i % 3) });
+    await until(() => ws.closed, 5_000, "disconnect");
+    expect(ws.events.some((e) => e.event === "error" && e.code === "rate_limited")).to.equal(true);
+  });
+
+  it("drops a raw-ws reader that stops reading before its buffer grows without bound", async () => {
+    const slowRoom = await freshRoom(srv.url, tok);
+    const ws = new WebSocket(`${srv.url.replace("http", "ws")}/ws/city/rooms/${slowRoom}`);
+    let closed = false;
+    ws.on("close", () => (closed = true));
+    await new Promise((r) => ws.once("open", r));
+    await new Promise((r) => setTimeout(r, 200));
+    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const big = "z".repeat(3_900);
+    const writers = ["u_w1", "u_w2", "u_w3", "u_w4"].map((u) => userToken(u));
+    for (let round = 0; round < 40 && !closed; round++) {
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) => api(srv.url, "POST", `/city/rooms/${slowRoom}/messages`, { token: writers[i % writers.length]!, body: { body: big } })),
+      );
+      (ws as unknown as { _socket: { resume(): void; pause(): void } })._socket.resume();
+      (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    }
+    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await until(() => (closed ? true : undefined), 10_000, "slow reader dropped");
+    expect(closed).to.equal(true);
+  });
+});
