@@ -5,7 +5,7 @@ import { queryInt } from "../../core/text.js";
 import type { FeedService } from "../../feed/feed-service.js";
 import { parseQuery } from "../validate.js";
 
-const feedQuery = z.object({ limit: queryInt(20, 1, 100), before: z.string().max(64).optional() });
+export const feedQuery = z.object({ limit: queryInt(20, 1, 100), before: z.string().max(64).optional() });
 
 export function createFeedRouter(feed: FeedService): Router {
   const router = new Router();

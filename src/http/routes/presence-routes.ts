@@ -7,7 +7,7 @@ import { parseQuery } from "../validate.js";
 export const MAX_PRESENCE_IDS = 200;
 const ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
-const presenceQuery = z.object({
+export const presenceQuery = z.object({
   user_ids: z
     .string({ message: "is required: a comma-separated list of user ids" })
     .transform((s) => [...new Set(s.split(",").map((x) => x.trim()).filter(Boolean))])

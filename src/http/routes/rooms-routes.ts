@@ -7,8 +7,8 @@ import { createRoomInput, messageInput } from "../../rooms/inputs.js";
 import type { RoomsService } from "../../rooms/rooms-service.js";
 import { parseInput, parseQuery } from "../validate.js";
 
-const listQuery = z.object({ limit: queryInt(50, 1, 200), offset: queryInt(0, 0, 1_000_000) });
-const historyQuery = z.object({
+export const listQuery = z.object({ limit: queryInt(50, 1, 200), offset: queryInt(0, 0, 1_000_000) });
+export const historyQuery = z.object({
   limit: queryInt(50, 1, 200),
   before: z.string().max(64).optional(),
   after: z.string().max(64).optional(),

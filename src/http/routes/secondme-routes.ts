@@ -15,7 +15,7 @@ export interface SecondMeRouterDeps {
   readonly invoker: SecondMeInvoker;
 }
 
-const historyQuery = z.object({ limit: queryInt(5, 1, 100) });
+export const historyQuery = z.object({ limit: queryInt(5, 1, 100) });
 
 export function createSecondMeRouter(deps: SecondMeRouterDeps): Router {
   const router = new Router();
