@@ -51,3 +51,17 @@ export function errorEvent(code: string, message: string, ref?: string): CommonO
 
 /** Typed event maps for Socket.IO's generics: server → client listeners take the payload. */
 export type ToClient<M> = { [K in keyof M]: (payload: M[K]) => void };
+
+/** Every server → client event name at run time, per group (the API documents and their test
+ *  read these). Typed as records over the interfaces' keys, so adding an event to an interface
+ *  without listing it here, or listing one that does not exist, fails to compile. */
+export const ROOM_OUTBOUND_EVENTS: { readonly [K in keyof RoomOutbound]: true } = {
+  "room.message": true,
+  "room.join": true,
+  "room.leave": true,
+  "room.presence": true,
+  "room.message.ack": true,
+};
+export const PRESENCE_OUTBOUND_EVENTS: { readonly [K in keyof PresenceOutbound]: true } = { "presence.update": true, "presence.bulk_update": true };
+export const SECONDME_OUTBOUND_EVENTS: { readonly [K in keyof SecondMeOutbound]: true } = { "secondme.status": true, "secondme.reply": true };
+export const COMMON_OUTBOUND_EVENTS: { readonly [K in keyof CommonOutbound]: true } = { error: true, pong: true };
