@@ -4,7 +4,7 @@
 //   (c) sticky       — plain @socket.io/sticky setupMaster in the primary
 // The load generator (autocannon) runs as its own process, so it does not share the primary's
 // event loop, but on a small machine it shares the CPUs with the workers.
-// Run: node --import tsx bench/front-door.ts  [BENCH_SECONDS=5 BENCH_CONNECTIONS=32]
+// Run: node --import tsx bench/front-door.ts  [BENCH_SECONDS=5 BENCH_CONNECTIONS=32 BENCH_ROUNDS=1]
 import cluster, { type Worker } from "node:cluster";
 import { execFile } from "node:child_process";
 import { once } from "node:events";
@@ -22,6 +22,7 @@ const FIXTURE = path.join(here, "../test/fixtures/front-door-worker.ts");
 const AUTOCANNON = path.join(here, "../node_modules/autocannon/autocannon.js");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const WORKERS = 2;
 const env = { CITY_FIXTURE_REDIS_KEY: `city-front-door-bench-${process.pid}` };
 
@@ -98,23 +99,36 @@ const scenarios: Array<[string, () => Promise<Target>]> = [
   ["(c) plain sticky", plainSticky],
 ];
 
-const results = new Map<string, { GET: Result; POST: Result }>();
-for (const [name, start] of scenarios) {
-  const target = await start();
-  try {
-    await load(target.port, "GET", 1); // warm-up: JIT and connection set-up out of the measurement
-    const GET = await load(target.port, "GET", SECONDS);
-    await load(target.port, "POST", 1);
-    const POST = await load(target.port, "POST", SECONDS);
-    results.set(name, { GET, POST });
-    console.error(`${name}: done`);
-  } finally {
-    await target.stop();
+// All three run side by side and the measurements alternate between them, so that load from
+// anything else on the machine spreads over the scenarios instead of landing on one of them.
+const targets = new Map<string, Target>();
+const samples = new Map<string, { GET: Result[]; POST: Result[] }>();
+try {
+  for (const [name, start] of scenarios) {
+    targets.set(name, await start());
+    samples.set(name, { GET: [], POST: [] });
   }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const method of ["GET", "POST"] as const) {
+      for (const [name, target] of targets) {
+        await load(target.port, method, 1); // warm-up: JIT and connection set-up out of the measurement
+        samples.get(name)![method].push(await load(target.port, method, SECONDS));
+        console.error(`round ${round + 1}/${ROUNDS}: ${name} ${method} done`);
+      }
+    }
+  }
+} finally {
+  for (const target of targets.values()) await target.stop();
 }
 
+/** The sample with the median throughput (one run when ROUNDS is 1). */
+function median(runs: Result[]): Result {
+  return [...runs].sort((x, y) => x.rps - y.rps)[Math.floor(runs.length / 2)]!;
+}
+const results = new Map([...samples].map(([name, s]) => [name, { GET: median(s.GET), POST: median(s.POST) }]));
+
 const fmt = (r: Result) => `${r.rps.toFixed(0).padStart(9)} | ${String(r.p50).padStart(4)} ms | ${String(r.p99).padStart(4)} ms${r.errors || r.non2xx ? ` (${r.errors} err, ${r.non2xx} non-2xx)` : ""}`;
-console.log(`\n${os.cpus().length} CPUs, ${WORKERS} workers, autocannon -c ${CONNECTIONS} -d ${SECONDS} (keep-alive)\n`);
+console.log(`\n${os.cpus().length} CPUs, ${WORKERS} workers, autocannon -c ${CONNECTIONS} -d ${SECONDS} (keep-alive), median of ${ROUNDS} round(s), load average at the end ${os.loadavg()[0]!.toFixed(1)}\n`);
 console.log("scenario          |  GET req/s |  p50    |  p99    | POST req/s |  p50    |  p99");
 for (const [name, { GET, POST }] of results) console.log(`${name.padEnd(17)} | ${fmt(GET)} | ${fmt(POST)}`);
 const a = results.get("(a) front door")!;

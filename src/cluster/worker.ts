@@ -41,6 +41,9 @@ export function serveFromPrimary(server: HttpServer, onShutdown: () => Promise<v
   });
   // The primary is gone (crashed or killed): do not linger as an orphan holding connections.
   process.on("disconnect", () => void shutdown());
+  // Ctrl-C signals the whole process group, and a supervisor may signal a worker directly: shut
+  // down gracefully rather than drop connections (the primary, if it is not stopping, replaces us).
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void shutdown());
 
   const ready: ReadyMessage = { cmd: READY };
   send(ready);
