@@ -335,41 +335,28 @@ describe("cluster front door: primary with 2 workers", function () {
       for (const client of clients) client.disconnect();
     }
   });
-});
 
-describe("cluster front door: close()", function () {
-  this.timeout(30_000);
-
-  it("stops every worker within the shutdown timeout, even with open connections", async () => {
-    const primary = await startPrimary({
-      port: 0,
-      host: "127.0.0.1",
-      workers: 2,
-      workerScript: FIXTURE,
-      env: { CITY_FIXTURE_REDIS_KEY: REDIS_KEY },
-      shutdownTimeoutMs: 5_000,
-      log: quiet,
-    });
+  // Last: it closes the primary this suite shares (after() closing it again is a no-op).
+  it("close() stops every worker within the shutdown timeout, even with open connections", async () => {
     const agent = new http.Agent({ keepAlive: true });
-    const client = ioClient(primary.port, ["polling"]);
+    const client = ioClient(port, ["polling"]);
     let raw: WebSocket | undefined;
     try {
-      const pids = [...(await workerPids(primary.port)).values()];
-      await hello(primary.port, agent);
+      const pids = [...(await workerPids(port)).values()];
+      await hello(port, agent);
       await connected(client);
-      raw = (await rawWs(primary.port)).ws;
+      raw = (await rawWs(port)).ws;
       const started = Date.now();
       await primary.close();
       expect(Date.now() - started).to.be.below(5_000);
       expect(pids.filter(alive)).to.deep.equal([]);
       // Nobody answers on the port any more.
-      const refused = await request(primary.port, "GET", "/hello").then(() => false, () => true);
+      const refused = await request(port, "GET", "/hello").then(() => false, () => true);
       expect(refused).to.equal(true);
     } finally {
       client.disconnect();
       raw?.terminate();
       agent.destroy();
-      await primary.close();
     }
   });
 });
