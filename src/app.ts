@@ -58,9 +58,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const secondme = createSecondMeService({ repo: createSecondMeRepo(db), agentId: config.secondme.agentId });
   const invoker = createSecondMeInvoker({
     queue: queues.secondme,
-    lanes: createUserLanes(redis),
+    lanes: createUserLanes(bullConn),
     waiter,
-    notifier: createRedisUserNotifier(redis),
+    notifier: createRedisUserNotifier(bullConn),
     timeoutMs: config.secondme.timeoutMs,
     logger,
   });

@@ -49,10 +49,13 @@ export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<
 
     try {
       const { reply, history } = await deps.turn.run(d);
-      // Leave before answering, so a follow-up the user sends on seeing this reply finds the lane free.
-      await deps.gate.leave(d.userId, job.id!);
       const createdAt = reply.createdAt.toISOString();
-      const late = await deliver(job, d, { ok: true, reply: reply.content, replyId: reply.id, createdAt, history: history.map(toWire) });
+      // Leave the lane and answer in one round trip: both go out on the same connection, the
+      // leave first, so a follow-up the user sends on seeing this reply finds the lane free.
+      const [, late] = await Promise.all([
+        deps.gate.leave(d.userId, job.id!),
+        deliver(job, d, { ok: true, reply: reply.content, replyId: reply.id, createdAt, history: history.map(toWire) }),
+      ]);
       if (late) {
         quietly(
           deps.notifier.notify(d.userId, "secondme.reply", {

@@ -19,8 +19,10 @@ export interface InvokeResult {
 
 export interface SecondMeInvokerDeps {
   readonly queue: Queue<SecondMeJobData>;
+  /** Built on the queue's own connection (see invoke). */
   readonly lanes: UserLanes;
   readonly waiter: ReplyWaiter;
+  /** Also on the queue's own connection, so `queued` precedes anything the worker says. */
   readonly notifier: UserNotifier;
   readonly timeoutMs: number;
   readonly logger: Logger;
@@ -43,18 +45,24 @@ export function createSecondMeInvoker(deps: SecondMeInvokerDeps) {
         deadline: Date.now() + deps.timeoutMs,
       };
       const pending = deps.waiter.wait<SecondMeOutcome>(messageId, deps.timeoutMs);
+      // `queued` goes out first on the queue's connection, so it reaches the user's sockets before
+      // the worker's `thinking` can (the worker only sees the job after this connection adds it).
+      deps.notifier.notify(userId, "secondme.status", { request_id: messageId, state: "queued" }).catch(() => {});
       try {
-        await deps.lanes.enter(userId, messageId);
-        await deps.queue.add(SECONDME_JOB_NAME, data, { jobId: messageId });
+        // One round trip, not two: the lane entry and the job go out on the same connection, the
+        // entry first, and Redis applies a connection's commands in order, so no worker sees the
+        // job before its lane entry.
+        await Promise.all([deps.lanes.enter(userId, messageId), deps.queue.add(SECONDME_JOB_NAME, data, { jobId: messageId })]);
       } catch (err) {
         pending.cancel();
         // A lane entry without its job would hold the user's later prompts until the worker
         // finds it stale; take it back now if Redis lets us.
         await deps.lanes.leave(userId, messageId).catch(() => {});
         log.error({ err: (err as Error).message, requestId: messageId }, "could not enqueue a Second Me job");
-        throw new AppError("unavailable", "The Second Me queue is unavailable; try again shortly");
+        const error = { code: "unavailable", message: "The Second Me queue is unavailable; try again shortly" };
+        deps.notifier.notify(userId, "secondme.status", { request_id: messageId, state: "failed", error }).catch(() => {});
+        throw new AppError("unavailable", error.message);
       }
-      deps.notifier.notify(userId, "secondme.status", { request_id: messageId, state: "queued" }).catch(() => {});
 
       const res = await pending.result;
       if (res.kind === "timeout") {

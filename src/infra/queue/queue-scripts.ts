@@ -9,7 +9,6 @@ type Cmd<R> = (...args: (string | number)[]) => Promise<R>;
 export interface QueueCommands {
   cityQueuePublishReply: Cmd<number>;
   cityQueueClaimReply: Cmd<string | null>;
-  cityQueueLaneEnter: Cmd<number>;
   cityQueueLanePosition: Cmd<[string, string]>;
   cityQueueLaneLeave: Cmd<string | null>;
   cityQueueLaneDropHead: Cmd<number>;
@@ -18,7 +17,6 @@ export interface QueueCommands {
 const FILES: Record<keyof QueueCommands, string> = {
   cityQueuePublishReply: "publish-reply-2",
   cityQueueClaimReply: "claim-reply-2",
-  cityQueueLaneEnter: "lane-enter-1",
   cityQueueLanePosition: "lane-position-1",
   cityQueueLaneLeave: "lane-leave-1",
   cityQueueLaneDropHead: "lane-drop-head-1",

@@ -8,6 +8,7 @@ import { defineQueueCommands, type QueueRedis } from "./queue-scripts.js";
 export type LanePosition = { state: "head" | "absent" } | { state: "behind"; head: string };
 
 export interface UserLanes {
+  /** Commands go out at once, in call order: a job added right after on the same connection comes after it. */
   enter(userId: string, jobId: string): Promise<void>;
   position(userId: string, jobId: string): Promise<LanePosition>;
   /** Leaves the lane; returns the next job's id, which the caller should wake up. */
@@ -30,7 +31,11 @@ export function createUserLanes(redis: Redis, opts: UserLanesOptions = {}): User
   const key = (userId: string) => prefix + userId;
   return {
     async enter(userId, jobId) {
-      await r.cityQueueLaneEnter(key(userId), jobId, ttl);
+      // Plain commands, not a script: a script that Redis has forgotten is re-sent by ioredis
+      // after a NOSCRIPT reply, which could let a job added right after it overtake the entry.
+      const res = await redis.multi().rpush(key(userId), jobId).pexpire(key(userId), ttl).exec();
+      const failed = res?.find(([err]) => err)?.[0];
+      if (!res || failed) throw failed ?? new Error("lane entry was discarded");
     },
     async position(userId, jobId) {
       const [state, head] = await r.cityQueueLanePosition(key(userId), jobId);
