@@ -19,50 +19,67 @@ export interface NewMessage {
   snippet: string;
 }
 
-// One statement, so it is atomic without a transaction (NOTES: ~1.7x a BEGIN/2 INSERT/COMMIT).
-// `dup` finds an earlier message with the same client_message_id; when there is one nothing is
-// written and that message is returned. Otherwise the room row is bumped (its row lock orders
-// concurrent writers, so seq order is commit order), the message takes the new seq, and the feed
-// event is written from the message's RETURNING. An unknown room yields no row at all.
-const INSERT_MESSAGE = `
-WITH dup AS (
-  SELECT id FROM city_room_messages
-  WHERE $7::text IS NOT NULL AND room_id = $2
-    AND COALESCE(author_user_id, author_agent_id) = COALESCE($3::text, $4::text)
-    AND client_message_id = $7
+// One statement for a whole batch of messages (group commit: concurrent posts share one
+// statement and one commit), atomic without a transaction. `dup` finds earlier messages with the
+// same client_message_id: those are returned, not written. The rooms of the fresh messages are
+// locked in id order (no deadlock between concurrent batches) and bumped by their count; their row
+// lock orders concurrent writers, so seq order is commit order. Each message takes its seq in
+// input order, and its feed event is written from the message's RETURNING. A message for an
+// unknown room yields no row.
+const INSERT_MESSAGES = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+    WITH ORDINALITY AS t(id, room_id, author_user_id, author_agent_id, author_name, body, client_message_id, feed_id, feed_kind, snippet, ord)
+), dup AS (
+  SELECT i.ord, c.id AS existing_id
+  FROM input i JOIN city_room_messages c
+    ON c.room_id = i.room_id AND c.client_message_id = i.client_message_id
+   AND COALESCE(c.author_user_id, c.author_agent_id) = COALESCE(i.author_user_id, i.author_agent_id)
+  WHERE i.client_message_id IS NOT NULL
+), fresh AS (
+  SELECT i.*, row_number() OVER (PARTITION BY i.room_id ORDER BY i.ord) AS rn, count(*) OVER (PARTITION BY i.room_id) AS n
+  FROM input i WHERE i.ord NOT IN (SELECT ord FROM dup)
+), locked AS (
+  SELECT id FROM city_rooms WHERE id IN (SELECT room_id FROM fresh) ORDER BY id FOR UPDATE
 ), r AS (
-  UPDATE city_rooms SET last_seq = last_seq + 1, last_message_at = now()
-  WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM dup)
-  RETURNING id, last_seq, last_message_at
+  UPDATE city_rooms c SET last_seq = c.last_seq + x.n, last_message_at = now()
+  FROM (SELECT room_id, max(n) AS n FROM fresh GROUP BY room_id) x
+  WHERE c.id = x.room_id AND c.id IN (SELECT id FROM locked)
+  RETURNING c.id, c.last_seq, c.last_message_at
 ), m AS (
   INSERT INTO city_room_messages (id, room_id, author_user_id, author_agent_id, author_name, body, client_message_id, seq, created_at)
-  SELECT $1, r.id, $3, $4, $5, $6, $7, r.last_seq, r.last_message_at FROM r
+  SELECT f.id, f.room_id, f.author_user_id, f.author_agent_id, f.author_name, f.body, f.client_message_id, r.last_seq - f.n + f.rn, r.last_message_at
+  FROM fresh f JOIN r ON r.id = f.room_id
   RETURNING ${MSG_COLS}
-), f AS (
+), fe AS (
   INSERT INTO city_feed_events (id, kind, room_id, user_id, agent_id, payload, created_at)
-  SELECT $8, $9, m.room_id, m.author_user_id, m.author_agent_id,
-         jsonb_build_object('message_id', m.id, 'body', m.body, 'snippet', $10::text), m.created_at
-  FROM m
+  SELECT f.feed_id, f.feed_kind, m.room_id, m.author_user_id, m.author_agent_id,
+         jsonb_build_object('message_id', m.id, 'body', m.body, 'snippet', f.snippet), m.created_at
+  FROM m JOIN fresh f ON f.id = m.id
 )
-SELECT ${MSG_COLS}, true AS created FROM m
+SELECT ${MSG_COLS.split(", ").map((c) => `m.${c}`).join(", ")}, true AS created, f.ord FROM m JOIN fresh f ON f.id = m.id
 UNION ALL
-SELECT ${MSG_COLS}, false AS created FROM city_room_messages WHERE id = (SELECT id FROM dup)`;
+SELECT ${MSG_COLS.split(", ").map((c) => `c.${c}`).join(", ")}, false AS created, d.ord FROM dup d JOIN city_room_messages c ON c.id = d.existing_id`;
 
 export type InsertResult = { row: MessageRow; created: boolean } | undefined;
 
 export function createRoomsRepo(db: Database) {
   const { pool, prisma } = db;
   return {
-    async insertMessage(m: NewMessage): Promise<InsertResult> {
-      const { rows } = await pool.query<MessageRow & { created: boolean }>({
-        name: "city_insert_message",
-        text: INSERT_MESSAGE,
-        values: [m.id, m.roomId, m.authorUserId, m.authorAgentId, m.authorName, m.body, m.clientMessageId, m.feedEventId, m.feedKind, m.snippet],
+    /** Writes a batch; the result at index i answers input i. */
+    async insertMessages(batch: readonly NewMessage[]): Promise<InsertResult[]> {
+      const col = <K extends keyof NewMessage>(k: K) => batch.map((m) => m[k]);
+      const { rows } = await pool.query<MessageRow & { created: boolean; ord: string | number }>({
+        name: "city_insert_messages",
+        text: INSERT_MESSAGES,
+        values: [
+          col("id"), col("roomId"), col("authorUserId"), col("authorAgentId"), col("authorName"),
+          col("body"), col("clientMessageId"), col("feedEventId"), col("feedKind"), col("snippet"),
+        ],
       });
-      const r = rows[0];
-      if (!r) return undefined;
-      const { created, ...row } = r;
-      return { row, created };
+      const out: InsertResult[] = batch.map(() => undefined);
+      for (const { created, ord, ...row } of rows) out[Number(ord) - 1] = { row, created };
+      return out;
     },
 
     async findMessageByClientId(roomId: string, authorId: string, clientMessageId: string): Promise<MessageRow | undefined> {

@@ -8,6 +8,7 @@ import { actorId, displayName, type Identity } from "../auth/identity.js";
 import type { RoomsRepo } from "./rooms-repo.js";
 import { MESSAGE_ID_RE, ROOM_ID_RE, toMessage, toRoom, type Message, type Room } from "./room-model.js";
 import { slugFromName } from "./slug.js";
+import { MessageWriter } from "./message-writer.js";
 import type { CreateRoomInput, MessageInput } from "./inputs.js";
 
 /** Who is online in which room (the presence capability, on Redis). */
@@ -44,6 +45,7 @@ const titleCase = (slug: string) => slug.split("-").map((w) => w.charAt(0).toUpp
 
 export function createRoomsService(deps: RoomsServiceDeps) {
   const { repo } = deps;
+  const writer = new MessageWriter((batch) => repo.insertMessages(batch));
   const zeros = async (ids: readonly string[]) => ids.map(() => 0);
   const counts = (ids: readonly string[]) => (deps.online ? deps.online.countRooms(ids) : zeros(ids));
   let events: RoomEventSink | undefined = deps.events;
@@ -123,14 +125,15 @@ export function createRoomsService(deps: RoomsServiceDeps) {
     messagesBetweenSeq: async (roomId: string, afterSeq: number, beforeSeq: number | null, max: number) =>
       (await repo.messagesBetween(roomId, afterSeq, beforeSeq, max)).map(toMessage),
 
-    /** Writes a message and its feed event in one statement, then hands it to the realtime hub.
+    /** Writes a message and its feed event in one statement (shared with concurrent posts: group
+     *  commit), then hands it to the realtime hub.
      *  A repeated client_message_id from the same author returns the original (created=false). */
     async postMessage(who: Identity, roomId: string, input: MessageInput): Promise<{ message: Message; created: boolean }> {
       if (!ROOM_ID_RE.test(roomId)) throw new AppError("room_not_found", `Room ${JSON.stringify(roomId.slice(0, 80))} does not exist`);
       const agent = who.kind === "agent";
       let result;
       try {
-        result = await repo.insertMessage({
+        result = await writer.write({
           id: newId.message(),
           roomId,
           authorUserId: agent ? null : actorId(who),
