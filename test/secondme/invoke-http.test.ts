@@ -1,8 +1,10 @@
 // Second Me over the HTTP transport: the happy path, context, history in both dialects, profile,
 // clear, per-user order, privacy, and input/auth errors.
 import { expect } from "chai";
+import { ulid } from "ulid";
+import { closeRedis, createRedis } from "../../src/infra/redis/redis.js";
 import { agentToken } from "../support/tokens.js";
-import { call, history, invoke, startRig, type Rig } from "./support.js";
+import { call, history, invoke, REDIS_URL, startRig, type Rig } from "./support.js";
 
 describe("secondme over http", () => {
   let rig: Rig;
@@ -108,6 +110,20 @@ describe("secondme over http", () => {
     for (const r of results) expect(r.status).to.equal(200);
     const contexts = results.map((r) => Number(/\(context: (\d+)\)$/.exec(r.body.reply)![1]));
     expect(contexts.sort((x, y) => x - y)).to.deep.equal([0, 2, 4, 6, 8, 10]);
+  });
+
+  it("heals a lane whose head will never leave (its process died before the job was added)", async () => {
+    const u = rig.user();
+    const redis = createRedis(REDIS_URL, "commands", "city-test");
+    try {
+      // A lane entry two minutes old whose job does not exist.
+      await redis.rpush(`city:secondme:lane:${u.id}`, `smmsg_${ulid(Date.now() - 120_000)}`);
+      const res = await invoke(rig, u.token, "still answered");
+      expect(res.status).to.equal(200);
+      expect(await redis.exists(`city:secondme:lane:${u.id}`)).to.equal(0);
+    } finally {
+      await closeRedis(redis);
+    }
   });
 
   it("keeps users apart and out of the public feed", async () => {
