@@ -25,6 +25,8 @@ import { createPresenceService } from "./presence/index.js";
 import { createPresenceRouter } from "./http/routes/presence-routes.js";
 import { createSecondMeRouter } from "./http/routes/secondme-routes.js";
 import { createQueuesBoard } from "./http/admin/queues-board.js";
+import { createDocsRouter } from "./docs/docs-routes.js";
+import { createConsoleRouter } from "./console/console-routes.js";
 
 export interface App {
   readonly server: http.Server;
@@ -75,7 +77,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     verify,
     corsOrigins: config.corsOrigins,
     workerId: opts.workerId,
-    publicRouters: [createHealthRouter(probes, () => draining)],
+    publicRouters: [createHealthRouter(probes, () => draining), createDocsRouter(), createConsoleRouter({ config, logger })],
     extra: [createQueuesBoard({ queues: queues.all, verify, adminToken: config.adminToken })],
     routers: [createRoomsRouter(rooms), createFeedRouter(feed), createPresenceRouter(presence), createSecondMeRouter({ service: secondme, invoker })],
   });

@@ -1,0 +1,221 @@
+// The API documents cannot drift: every route the routers mount and every event of the protocol
+// module is in them, every documented route is mounted, and the server serves what the builders
+// produce. The routers are found the way the app finds them: every create*Router that src/app.ts
+// imports, and every one exported from src/http/routes/ (wired or not yet).
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { expect } from "chai";
+import type Router from "@koa/router";
+import { buildOpenApi } from "../../src/docs/openapi.js";
+import { buildAsyncApi, CHANNELS } from "../../src/docs/asyncapi.js";
+import { REST_OPERATIONS } from "../../src/docs/rest-catalog.js";
+import { packageVersion } from "../../src/docs/docs-routes.js";
+import { PRESENCE_EVENTS, ROOM_EVENTS } from "../../src/realtime/protocol/inbound.js";
+import {
+  COMMON_OUTBOUND_EVENTS,
+  PRESENCE_OUTBOUND_EVENTS,
+  ROOM_OUTBOUND_EVENTS,
+  SECONDME_OUTBOUND_EVENTS,
+  eventName,
+} from "../../src/realtime/protocol/outbound.js";
+import { startServer, type TestServer } from "../support/server.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+/** Stands in for any dependency: every property and call returns itself. Route handlers are never
+ *  run here; factories only keep their dependencies for later. */
+const stub: unknown = new Proxy(function () {}, {
+  get: (_t, p) => (p === "then" ? undefined : stub),
+  apply: () => stub,
+});
+
+type Factory = (...args: unknown[]) => Router;
+
+async function factoriesIn(file: string, names?: readonly string[]): Promise<Map<string, Factory>> {
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const out = new Map<string, Factory>();
+  for (const [name, value] of Object.entries(mod)) {
+    if (/^create\w*Router$/.test(name) && typeof value === "function" && (!names || names.includes(name))) out.set(name, value as Factory);
+  }
+  return out;
+}
+
+/** Router factories imported by the composition root, and those of src/http/routes/. */
+async function routerFactories(): Promise<Map<string, Factory>> {
+  const all = new Map<string, Factory>();
+  const app = await readFile(path.join(ROOT, "src/app.ts"), "utf8");
+  for (const m of app.matchAll(/import\s*\{([^}]*)\}\s*from\s*"(\.[^"]+)"/g)) {
+    const names = m[1]!.split(",").map((s) => s.replace(/^\s*type\s+/, "").trim()).filter((n) => /^create\w*Router$/.test(n));
+    if (!names.length) continue;
+    const file = path.resolve(ROOT, "src", m[2]!.replace(/\.js$/, ".ts"));
+    for (const [k, v] of await factoriesIn(file, names)) all.set(k, v);
+  }
+  const dir = path.join(ROOT, "src/http/routes");
+  for (const f of (await readdir(dir)).filter((f) => f.endsWith(".ts"))) {
+    for (const [k, v] of await factoriesIn(path.join(dir, f))) all.set(k, v);
+  }
+  return all;
+}
+
+const toOpenApiPath = (p: string) => p.replace(/:(\w+)/g, "{$1}");
+
+interface MountedRoute {
+  readonly key: string;
+  readonly router: string;
+}
+
+async function mountedRoutes(): Promise<MountedRoute[]> {
+  const out: MountedRoute[] = [];
+  for (const [name, factory] of await routerFactories()) {
+    // The console router would build the bundle at once; the stub config has no env, so it would
+    // also offer dev tokens: neither matters for the route list.
+    const router = factory(stub, stub, stub);
+    for (const layer of router.stack) {
+      for (const method of layer.methods) {
+        if (method === "HEAD") continue; // answered by GET
+        out.push({ key: `${method} ${toOpenApiPath(String(layer.path))}`, router: name });
+      }
+    }
+  }
+  return out;
+}
+
+describe("API documents", function () {
+  const openapi = buildOpenApi({ version: "test" }) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+  const asyncapi = buildAsyncApi({ version: "test" }) as {
+    asyncapi: string;
+    channels: Record<string, { address: string; messages: Record<string, { $ref: string }> }>;
+    components: { messages: Record<string, { name: string; title: string; payload: unknown }> };
+    operations: Record<string, { action: string; channel: { $ref: string } }>;
+  };
+  const documented = new Set(Object.entries(openapi.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)));
+
+  describe("OpenAPI", function () {
+    it("is OpenAPI 3.1 with every $ref resolving inside the document", function () {
+      expect(openapi.openapi).to.equal("3.1.0");
+      for (const ref of JSON.stringify(openapi).matchAll(/"\$ref":"([^"]+)"/g)) {
+        const target = ref[1]!.slice(2).split("/").reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, "/")], openapi);
+        expect(target, `unresolved ${ref[1]}`).to.not.equal(undefined);
+      }
+    });
+
+    it("documents every route that a router mounts", async function () {
+      this.timeout(30_000);
+      const mounted = await mountedRoutes();
+      expect(mounted.length).to.be.greaterThan(15);
+      const missing = mounted.filter((r) => !documented.has(r.key)).map((r) => `${r.key} (${r.router})`);
+      expect(missing, `routes missing from the OpenAPI document; describe them in src/docs/rest-catalog.ts`).to.deep.equal([]);
+    });
+
+    it("documents no route that no router mounts (bar the board, mounted as middleware)", async function () {
+      this.timeout(30_000);
+      const mounted = new Set((await mountedRoutes()).map((r) => r.key));
+      const extra = [...documented].filter((k) => !mounted.has(k) && k !== "GET /admin/queues");
+      expect(extra, "documented but not mounted").to.deep.equal([]);
+    });
+
+    it("derives input rules from the route schemas: query integers, text lengths in characters", function () {
+      const list = openapi.paths["/city/rooms"]!.get as { parameters: { name: string; schema: Record<string, unknown> }[] };
+      expect(list.parameters.find((p) => p.name === "limit")!.schema).to.deep.equal({ type: "integer", default: 50, minimum: 1, maximum: 200 });
+      const feed = openapi.paths["/city/feed"]!.get as { parameters: { name: string; schema: Record<string, unknown> }[] };
+      expect(feed.parameters.find((p) => p.name === "limit")!.schema).to.include({ default: 20, minimum: 1, maximum: 100 });
+      const s = openapi.components.schemas as Record<string, { properties: Record<string, Record<string, unknown>> }>;
+      expect(s.CreateRoomInput!.properties.name).to.include({ minLength: 1, maxLength: 100 });
+      expect(s.MessageInput!.properties.body).to.include({ minLength: 1, maxLength: 4000 });
+      expect(s.InvokeInput!.properties.prompt).to.include({ minLength: 1, maxLength: 8000 });
+    });
+  });
+
+  describe("AsyncAPI", function () {
+    /** Message keys read `<transport>.<in|out>.<event>`. */
+    const channelMessages = (id: string, dir: "in" | "out") =>
+      Object.values(asyncapi.channels[id]!.messages)
+        .map((ref) => ref.$ref.split("/").pop()!)
+        .filter((k) => k.split(".")[1] === dir)
+        .map((k) => asyncapi.components.messages[k]!);
+
+    it("is AsyncAPI 3.0 with every $ref resolving inside the document", function () {
+      expect(asyncapi.asyncapi).to.equal("3.0.0");
+      for (const ref of JSON.stringify(asyncapi).matchAll(/"\$ref":"([^"]+)"/g)) {
+        const target = ref[1]!.slice(2).split("/").reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], asyncapi);
+        expect(target, `unresolved ${ref[1]}`).to.not.equal(undefined);
+      }
+    });
+
+    it("has a channel for every namespace and raw-ws path, in both dialects", function () {
+      const addresses = Object.values(asyncapi.channels).map((c) => c.address).sort();
+      expect(addresses).to.deep.equal(["/city/presence", "/city/rooms", "/v1/ws/city/presence", "/v1/ws/city/rooms/{room_id}", "/ws/city/presence", "/ws/city/rooms/{room_id}"]);
+    });
+
+    it("documents every inbound event of ROOM_EVENTS and PRESENCE_EVENTS on each of its channels", function () {
+      for (const spec of CHANNELS) {
+        const events = spec.id.startsWith("rooms") ? Object.keys(ROOM_EVENTS) : Object.keys(PRESENCE_EVENTS);
+        const titles = channelMessages(spec.id, "in").map((m) => m.title);
+        for (const e of events) expect(titles, `${spec.id} lacks inbound ${e}`).to.include(e);
+      }
+    });
+
+    it("documents every outbound event, under the name each dialect uses", function () {
+      const user = [...Object.keys(SECONDME_OUTBOUND_EVENTS), ...Object.keys(COMMON_OUTBOUND_EVENTS)];
+      for (const spec of CHANNELS) {
+        const events = [...(spec.id.startsWith("rooms") ? Object.keys(ROOM_OUTBOUND_EVENTS) : Object.keys(PRESENCE_OUTBOUND_EVENTS)), ...user];
+        const out = channelMessages(spec.id, "out");
+        for (const e of events) {
+          const wireName = spec.transport === "ws" ? eventName(spec.dialect, e) : e;
+          const m = out.find((x) => x.title === e);
+          expect(m, `${spec.id} lacks outbound ${e}`).to.not.equal(undefined);
+          expect(m!.name).to.equal(wireName);
+        }
+      }
+      // The v1 dialect really renames room events (so the check above is not vacuous).
+      expect(eventName("v1", "room.message")).to.equal("city.room.message");
+    });
+
+    it("has a receive operation for each inbound and a send operation for each outbound message", function () {
+      for (const [id, ch] of Object.entries(asyncapi.channels)) {
+        const ops = Object.values(asyncapi.operations).filter((o) => o.channel.$ref === `#/channels/${id}`);
+        expect(ops.length, id).to.equal(Object.keys(ch.messages).length);
+      }
+    });
+  });
+
+  describe("served by the real server", function () {
+    let server: TestServer;
+    const served = { openapi: buildOpenApi({ version: packageVersion() }), asyncapi: buildAsyncApi({ version: packageVersion() }) };
+    before(async function () {
+      this.timeout(60_000);
+      server = await startServer();
+    });
+    after(async function () {
+      this.timeout(30_000);
+      await server?.stop();
+    });
+
+    for (const prefix of ["", "/api", "/v1"]) {
+      it(`serves ${prefix}/openapi.json and ${prefix}/asyncapi.json as built from the schemas`, async function () {
+        const o = await fetch(`${server.url}${prefix}/openapi.json`);
+        expect(o.status).to.equal(200);
+        expect(o.headers.get("content-type")).to.match(/application\/json/);
+        expect(await o.json()).to.deep.equal(served.openapi);
+        const a = await fetch(`${server.url}${prefix}/asyncapi.json`);
+        expect(a.status).to.equal(200);
+        expect(await a.json()).to.deep.equal(served.asyncapi);
+      });
+    }
+
+    it("answers every documented operation (none is a 404 for a missing route, or a 405)", async function () {
+      this.timeout(60_000);
+      const misses: string[] = [];
+      for (const op of REST_OPERATIONS) {
+        // Without a token: reads answer, writes are refused with 401, nothing is changed.
+        const url = `${server.url}${op.path.replace("{roomId}", "room_city_general")}`;
+        const res = await fetch(url, { method: op.method, redirect: "manual", headers: op.method === "POST" ? { "content-type": "application/json" } : {}, body: op.method === "POST" ? "{}" : undefined });
+        const text = await res.text();
+        const noRoute = res.status === 404 && /No route for/.test(text);
+        if (noRoute || res.status === 405) misses.push(`${op.method} ${op.path} → ${res.status} ${text.slice(0, 120)}`);
+      }
+      expect(misses).to.deep.equal([]);
+    });
+  });
+});
