@@ -7,6 +7,7 @@ import { createLogger } from "./core/logger.js";
 import { prepareDatabase } from "./boot.js";
 import { startPrimary } from "./cluster/primary.js";
 import { startJobsProcess } from "./jobs-process.js";
+import { ensureRedis } from "./infra/redis/dev-redis.js";
 
 function configOrExit(): Config {
   try {
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel, { role: "primary" });
   if (config.jwt.isDevSecret) logger.warn("JWT_SECRET is not set: using the INSECURE development secret");
+  const redis = await ensureRedis(config.redisUrl, { production: config.env === "production", dataDir: config.dataDir });
+  if (redis) logger.warn({ dir: config.dataDir }, "nothing answered at REDIS_URL: started a development redis-server");
   const database = await prepareDatabase(config, (line) => logger.warn(line));
   if (database.applied.length) logger.info({ migrations: database.applied }, "migrations applied");
 
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, "shutting down");
     await Promise.all([primary.close(), jobs?.stop()]);
     await database.stop();
+    await redis?.stop();
     process.exit(0);
   };
   process.once("SIGINT", () => void stop("SIGINT"));
