@@ -27,6 +27,7 @@ import { createSecondMeRouter } from "./http/routes/secondme-routes.js";
 import { createQueuesBoard } from "./http/admin/queues-board.js";
 import { createDocsRouter } from "./docs/docs-routes.js";
 import { createConsoleRouter } from "./console/console-routes.js";
+import { createRateLimiter, createRateLimits, type RateLimits } from "./ratelimit/index.js";
 
 export interface App {
   readonly server: http.Server;
@@ -67,6 +68,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger,
   });
 
+  // Rate limits live in Redis so they hold across workers; they fail open when Redis is away.
+  const limits: RateLimits | undefined = config.rateLimit.enabled
+    ? createRateLimits(
+        createRateLimiter({ redis, prefix: config.rateLimit.prefix, onFailOpen: (err) => logger.warn({ err }, "rate limiter failed open") }),
+        config.rateLimit,
+      )
+    : undefined;
+
   let draining = false;
   const probes = [
     { name: "postgres", check: () => db.ping() },
@@ -79,6 +88,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     workerId: opts.workerId,
     publicRouters: [createHealthRouter(probes, () => draining), createDocsRouter(), createConsoleRouter({ config, logger })],
     extra: [createQueuesBoard({ queues: queues.all, verify, adminToken: config.adminToken })],
+    afterAuth: limits ? [limits.rest] : [],
     routers: [createRoomsRouter(rooms), createFeedRouter(feed), createPresenceRouter(presence), createSecondMeRouter({ service: secondme, invoker })],
   });
   const server = http.createServer(koa.callback());
@@ -93,6 +103,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     allowAnonymousPresence: config.presence.allowAnonymous,
     logger,
     workerId: opts.workerId ?? String(process.pid),
+    limits,
   });
   // Second Me progress and late replies reach the user's sockets held by this worker.
   const notifications = await subscribeUserNotifications(replySub, (n) =>

@@ -46,6 +46,23 @@ export interface Config {
     readonly natsUrl: string;
     readonly timeoutMs: number;
   };
+  /** Redis-backed rate limits shared by every worker (CONTRACT §6 429). A rate of 0 turns a bucket off. */
+  readonly rateLimit: {
+    readonly enabled: boolean;
+    /** Key prefix, under `city:` (CONTRACT §5); tests use one per run. */
+    readonly prefix: string;
+    /** Per author: room message posts over REST and both sockets together. */
+    readonly messages: RateRuleConfig;
+    /** Per user or agent: every REST write. */
+    readonly userWrites: RateRuleConfig;
+    /** Per client IP: every REST write. */
+    readonly ipWrites: RateRuleConfig;
+  };
+}
+
+export interface RateRuleConfig {
+  readonly ratePerSec: number;
+  readonly burst: number;
 }
 
 export class ConfigError extends Error {
@@ -197,5 +214,30 @@ export function loadConfig(env: Env = process.env): Config {
       natsUrl: url(env, "NATS_URL", ["nats:", "tls:", "ws:", "wss:"], "nats://127.0.0.1:4222")!,
       timeoutMs: int(env, "AGENTS_CORE_TIMEOUT_MS", 25_000, 1, 600_000),
     },
+    rateLimit: rateLimitConfig(env),
   });
+}
+
+function rate(env: Env, name: string, dflt: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return dflt;
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || n > 1_000_000) throw new ConfigError(`${name} must be a number of events per second (0 turns the limit off), got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function rateRule(env: Env, name: string, perSec: number, burst: number): RateRuleConfig {
+  return { ratePerSec: rate(env, `${name}_PER_SEC`, perSec), burst: int(env, `${name}_BURST`, burst, 1, 10_000_000) };
+}
+
+function rateLimitConfig(env: Env): Config["rateLimit"] {
+  const prefix = str(env, "RATE_LIMIT_PREFIX") ?? "city:rl";
+  if (!prefix.startsWith("city:")) throw new ConfigError(`RATE_LIMIT_PREFIX must start with "city:", got ${JSON.stringify(prefix)}`);
+  return {
+    enabled: bool(env, "RATE_LIMIT_ENABLED", true),
+    prefix,
+    messages: rateRule(env, "RATE_LIMIT_MESSAGES", 20, 60),
+    userWrites: rateRule(env, "RATE_LIMIT_USER_WRITES", 50, 150),
+    ipWrites: rateRule(env, "RATE_LIMIT_IP_WRITES", 200, 1000),
+  };
 }

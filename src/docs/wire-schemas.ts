@@ -156,6 +156,7 @@ export const commonOutboundSchemas = {
       code: z.string(),
       message: z.string(),
       ref: z.string().optional().describe("The client_message_id (or event name) the error answers"),
+      retry_after: z.number().optional().describe("Seconds to wait, with rate_limited"),
     }),
   ),
   pong: exactly<CommonOutbound["pong"]>()(z.object({ event: z.literal("pong") })),

@@ -20,6 +20,8 @@ export interface HttpAppDeps {
   readonly routers: readonly Router[];
   /** Extra middleware mounted before the routers (for example bull-board). */
   readonly extra?: readonly Koa.Middleware[];
+  /** Middleware that needs the caller's identity, run after authentication (rate limits). */
+  readonly afterAuth?: readonly Koa.Middleware[];
   /** A value for the X-City-Worker header, so tests and operators can see which worker answered. */
   readonly workerId?: string;
 }
@@ -28,7 +30,9 @@ export interface HttpAppDeps {
 export const JSON_LIMIT = "64kb";
 
 export function createHttpApp(deps: HttpAppDeps): Koa {
-  const app = new Koa({ proxy: true });
+  // Behind a proxy, the client address is the last X-Forwarded-For entry (the one our proxy
+  // added); earlier entries are whatever the client sent, and per-IP limits must not trust them.
+  const app = new Koa({ proxy: true, maxIpsCount: 1 });
   app.silent = true;
   if (deps.workerId) {
     const id = deps.workerId;
@@ -44,6 +48,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   for (const m of deps.extra ?? []) app.use(m);
   app.use(koaBody({ jsonLimit: JSON_LIMIT, text: false, urlencoded: false, multipart: false, jsonStrict: false }));
   app.use(authMiddleware(deps.verify));
+  for (const m of deps.afterAuth ?? []) app.use(m);
   for (const r of deps.routers) {
     app.use(r.routes());
     app.use(r.allowedMethods());

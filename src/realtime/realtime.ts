@@ -8,7 +8,7 @@ import { closeRedis, createRedis } from "../infra/redis/redis.js";
 import type { RoomsService } from "../rooms/rooms-service.js";
 import { subscribeTransitions, type PresenceService, type PresenceTransition, type TransitionSubscription } from "../presence/index.js";
 import { RoomHub } from "./room-hub.js";
-import { createRoomsHandler } from "./rooms-handler.js";
+import { createRoomsHandler, type RoomsHandlerDeps } from "./rooms-handler.js";
 import { createPresenceHandler } from "./presence-handler.js";
 import { createIoServer } from "./socketio/io-server.js";
 import { bindRoomsNamespace, ROOMS_NAMESPACE } from "./socketio/rooms-namespace.js";
@@ -25,6 +25,8 @@ export interface RealtimeDeps {
   readonly allowAnonymousPresence: boolean;
   readonly logger: Logger;
   readonly workerId: string;
+  /** Per-author message limits (src/ratelimit); none means unlimited. */
+  readonly limits?: RoomsHandlerDeps["limits"];
 }
 
 export async function createRealtime(server: http.Server, deps: RealtimeDeps) {
@@ -36,7 +38,7 @@ export async function createRealtime(server: http.Server, deps: RealtimeDeps) {
     verify: deps.verify,
     onRedisReconnect: () => hub.resyncAll(),
   });
-  const handleRoom = createRoomsHandler({ rooms: deps.rooms, hub, logger });
+  const handleRoom = createRoomsHandler({ rooms: deps.rooms, hub, logger, limits: deps.limits });
   const presence = createPresenceHandler({ presence: deps.presence, allowAnonymous: deps.allowAnonymousPresence, logger });
 
   const roomsNsp = ioServer.io.of(ROOMS_NAMESPACE);

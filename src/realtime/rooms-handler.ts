@@ -2,7 +2,7 @@
 // inbound event to handleRoomEvent with a RoomsConnection adapter, so behaviour cannot drift.
 import { AppError, toAppError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import { actorId } from "../auth/identity.js";
+import { actorId, type Identity } from "../auth/identity.js";
 import type { RoomsService } from "../rooms/rooms-service.js";
 import type { Message } from "../rooms/room-model.js";
 import { ROOM_EVENTS } from "./protocol/inbound.js";
@@ -23,9 +23,11 @@ export interface RoomsHandlerDeps {
   readonly rooms: RoomsService;
   readonly hub: RoomHub;
   readonly logger: Logger;
+  /** Per-author message limits shared with REST across every worker (src/ratelimit). */
+  readonly limits?: { checkMessage(who: Identity): Promise<void> };
 }
 
-export function createRoomsHandler({ rooms, hub, logger }: RoomsHandlerDeps) {
+export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerDeps) {
   /** Sends every persisted message after lastMessageId, then the live ones, with no gap and no
    *  duplicate: live messages released while the replay runs are held and sent after it. */
   async function joinWithReplay(conn: RoomsConnection, roomId: string, lastMessageId: string): Promise<void> {
@@ -94,6 +96,7 @@ export function createRoomsHandler({ rooms, hub, logger }: RoomsHandlerDeps) {
       }
       case "room.message.send": {
         if (!who) throw new AppError("unauthorized", "Sending needs a token: connect with auth.token or ?token=");
+        await limits?.checkMessage(who);
         const ev = parsed.data as { room_id: string; body: string; clientMessageId: string | null };
         const { message } = await rooms.postMessage(who, ev.room_id, { body: ev.body, clientMessageId: ev.clientMessageId });
         const res = { event: "room.message.ack" as const, client_message_id: ev.clientMessageId, message };
@@ -118,7 +121,8 @@ export function createRoomsHandler({ rooms, hub, logger }: RoomsHandlerDeps) {
       const err = toAppError(raw);
       if (err.status >= 500 && err.code !== "unavailable") logger.error({ err: raw, event: name }, "room event failed");
       const ref = refOf(payload) ?? name;
-      const ev = errorEvent(err.code, err.message, ref);
+      const retryAfter = err.details?.retryAfter;
+      const ev = errorEvent(err.code, err.message, ref, typeof retryAfter === "number" ? retryAfter : undefined);
       conn.send(ev);
       ack?.(ev);
     }

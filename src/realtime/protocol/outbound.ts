@@ -23,7 +23,8 @@ export interface SecondMeOutbound {
 }
 
 export interface CommonOutbound {
-  error: { event: "error"; code: string; message: string; ref?: string };
+  /** `retry_after` (seconds) comes with `rate_limited`, as in the REST error body. */
+  error: { event: "error"; code: string; message: string; ref?: string; retry_after?: number };
   pong: { event: "pong" };
 }
 
@@ -45,8 +46,10 @@ export function encodeFrame(dialect: WsDialect, ev: ServerEvent): string {
   return JSON.stringify(ev);
 }
 
-export function errorEvent(code: string, message: string, ref?: string): CommonOutbound["error"] {
-  return ref === undefined ? { event: "error", code, message } : { event: "error", code, message, ref };
+export function errorEvent(code: string, message: string, ref?: string, retryAfter?: number): CommonOutbound["error"] {
+  const ev: CommonOutbound["error"] = ref === undefined ? { event: "error", code, message } : { event: "error", code, message, ref };
+  if (retryAfter !== undefined) ev.retry_after = retryAfter;
+  return ev;
 }
 
 /** Typed event maps for Socket.IO's generics: server → client listeners take the payload. */
