@@ -85,6 +85,7 @@ export async function ensureConsoleBundle(opts: BundleOptions = {}): Promise<Con
     entryPoints: [path.join(srcDir, "src", "main.ts")],
     bundle: true,
     write: false,
+    nodePaths: [path.join(ROOT, "node_modules")], // sources outside the tree (tests) still find packages
     format: "esm",
     platform: "browser",
     target: ["es2022"],
