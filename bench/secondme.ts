@@ -7,6 +7,7 @@
 // Run: node --import tsx bench/secondme.ts  [BENCH_SECONDS=4 BENCH_ROUNDS=3 BENCH_USERS=1,50
 //      BENCH_WRITE=bench/secondme-run.md BENCH_PROFILE=/tmp/prof]
 import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,10 +45,24 @@ const stop = (c: ChildProcess) =>
     c.kill("SIGTERM");
   });
 
+// node:http with keep-alive for both kinds of call: fetch costs several times the CPU, which on a
+// small machine would be noise shared with the processes under test.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+function post(url: string, headers: Record<string, string>, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: "POST", agent, headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 /** `users` loops, each sending one request at a time for `seconds`; returns every latency (ms). */
-async function load(users: number, seconds: number, send: (user: number, i: number) => Promise<Response>): Promise<number[]> {
+async function load(users: number, seconds: number, send: (user: number, i: number) => Promise<number>): Promise<number[]> {
   const until = performance.now() + seconds * 1000;
   const lat: number[] = [];
   let errors = 0;
@@ -55,9 +70,8 @@ async function load(users: number, seconds: number, send: (user: number, i: numb
     Array.from({ length: users }, async (_, u) => {
       for (let i = 0; performance.now() < until; i++) {
         const t0 = performance.now();
-        const res = await send(u, i);
-        await res.arrayBuffer();
-        if (res.status !== 200) errors++;
+        const status = await send(u, i);
+        if (status !== 200) errors++;
         else lat.push(performance.now() - t0);
       }
     }),
@@ -92,20 +106,15 @@ async function main(): Promise<void> {
     const rows: string[] = [];
     for (const users of USERS) {
       const tokens = Array.from({ length: users }, (_, u) => userToken(`u_bench_${run}_${users}_${u}`));
-      const viaApi = (u: number, i: number) =>
-        fetch(api, {
-          method: "POST",
-          headers: { authorization: `Bearer ${tokens[u]}`, "content-type": "application/json" },
-          body: JSON.stringify({ prompt: `bench prompt ${i}` }),
-        });
+      const viaApi = (u: number, i: number) => post(api, { authorization: `Bearer ${tokens[u]}` }, JSON.stringify({ prompt: `bench prompt ${i}` }));
       // The same body the worker sends, with a context of a few turns like a live conversation.
       const input = `Conversation so far (oldest first):\n[user] bench prompt 0\n[assistant] echo: bench prompt 0 (context: 0)\n\nCurrent message:\nbench prompt 1`;
       const viaDirect = (u: number) =>
-        fetch(direct, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ input, context: { user_id: `u${u}`, kind: "secondme" }, agent_id: "ag_secondme_global", message_text: "bench prompt 1", channel_id: `secondme:u${u}`, user_id: `u${u}` }),
-        });
+        post(
+          direct,
+          {},
+          JSON.stringify({ input, context: { user_id: `u${u}`, kind: "secondme" }, agent_id: "ag_secondme_global", message_text: "bench prompt 1", channel_id: `secondme:u${u}`, user_id: `u${u}` }),
+        );
       // Warm up connections, prepared statements and the JIT.
       await load(users, 1, viaDirect);
       await load(users, 2, viaApi);
