@@ -8,10 +8,12 @@
 const path = require("node:path");
 
 const logs = process.env.CITY_LOG_DIR || path.join(__dirname, "logs");
+// pm2 starts node itself (interpreter "none"): its own fork container cannot load TypeScript,
+// and our primary must be a plain process to own its cluster.
 const common = {
   cwd: __dirname,
-  interpreter: "node",
-  node_args: "--import tsx",
+  script: process.execPath,
+  interpreter: "none",
   exec_mode: "fork",
   instances: 1,
   autorestart: true,
@@ -26,7 +28,7 @@ module.exports = {
     {
       ...common,
       name: "city-api",
-      script: "src/main.ts",
+      args: ["--import", "tsx", "src/main.ts"],
       kill_timeout: 30000,
       out_file: path.join(logs, "city-api.out.log"),
       error_file: path.join(logs, "city-api.err.log"),
@@ -35,7 +37,7 @@ module.exports = {
     {
       ...common,
       name: "city-jobs",
-      script: "workers/main.ts",
+      args: ["--import", "tsx", "workers/main.ts"],
       kill_timeout: 35000,
       out_file: path.join(logs, "city-jobs.out.log"),
       error_file: path.join(logs, "city-jobs.err.log"),
