@@ -1,8 +1,9 @@
 // Group commit for the hottest write of the city. A post goes out at once when the writer is
 // idle (no added latency at low load); posts that arrive while statements are in flight wait and
-// then share one statement and one commit. Batches stay atomic per statement; a batch that hits a
-// concurrent duplicate or a deadlock is replayed message by message, so one bad message never
-// fails its neighbours.
+// then share one statement and one commit. Batches stay atomic per statement; a batch that fails (a
+// concurrent duplicate, a deadlock, one message the database refuses) is replayed message by
+// message, so one bad message never fails its neighbours.
+import { isUnavailable } from "../core/errors.js";
 import type { InsertResult, NewMessage } from "./rooms-repo.js";
 
 export interface MessageWriterOptions {
@@ -17,8 +18,6 @@ interface Pending {
   resolve(r: InsertResult): void;
   reject(err: unknown): void;
 }
-
-const RETRY_ALONE = new Set(["23505", "40P01"]);
 
 export class MessageWriter {
   private queue: Pending[] = [];
@@ -77,8 +76,10 @@ export class MessageWriter {
       const results = await this.insert(batch.map((p) => p.msg));
       batch.forEach((p, i) => p.resolve(results[i]));
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (batch.length > 1 && code && RETRY_ALONE.has(code)) {
+      // Whatever failed the shared statement (a duplicate race, a deadlock, or one message the
+      // database refuses), each message is tried alone so only the one at fault fails. Not when
+      // the database is unreachable: every replay would only fail again, slower.
+      if (batch.length > 1 && !isUnavailable(err)) {
         for (const p of batch) await this.run([p]);
         return;
       }

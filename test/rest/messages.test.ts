@@ -7,7 +7,7 @@ import { migrate } from "../../src/infra/db/migrate.js";
 import { createTestDatabase } from "../support/database.js";
 import { startServer, type TestServer } from "../support/server.js";
 import { agentToken, userToken } from "../support/tokens.js";
-import { PREFIXES, call, expectError, get, makeRoom, post, testPool, uniq } from "./client.js";
+import { FUNCTIONAL_ENV, PREFIXES, call, expectError, get, makeRoom, post, testPool, uniq } from "./client.js";
 
 const MSG_ID = /^m_city_[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -17,8 +17,9 @@ describe("rest: messages", () => {
   const olena = userToken("u_olena", { name: "Олена" });
   const anon = userToken("u_no_name");
 
-  before(async () => {
-    srv = await startServer();
+  before(async function () {
+    this.timeout(90_000); // the cluster starts slowly on a loaded machine
+    srv = await startServer(FUNCTIONAL_ENV);
     db = testPool();
   });
   after(async () => {
@@ -281,7 +282,8 @@ describe("rest: messages", () => {
     let roomId: string;
     let all: { id: string; seq: number; body: string }[];
 
-    before(async () => {
+    before(async function () {
+      this.timeout(90_000);
       roomId = await makeRoom(srv.url, olena, "hist");
       for (let i = 1; i <= 57; i++) expect((await post(srv.url, `/city/rooms/${roomId}/messages`, { body: `h${i}` }, olena)).status).to.equal(201);
       all = (await get(srv.url, `/city/rooms/${roomId}/messages?limit=200`)).body;
@@ -378,7 +380,7 @@ describe("rest: messages", () => {
     let sideDb: pg.Pool;
 
     before(async function () {
-      this.timeout(60_000);
+      this.timeout(120_000);
       side = await createTestDatabase("city_test_atomic");
       await migrate(side.url);
       sideDb = testPool(side.url);
@@ -391,6 +393,21 @@ describe("rest: messages", () => {
       await sideSrv?.stop();
       await sideDb?.end();
       await side?.drop();
+    });
+
+    it("fails only the bad message when it is written together with concurrent good ones", async () => {
+      const rows = async () => (await sideDb.query("SELECT body FROM city_room_messages WHERE room_id = 'room_city_welcome'")).rows.map((r) => r.body);
+      const bodies = Array.from({ length: 60 }, (_, i) => (i % 20 === 10 ? "REFUSE-FEED" : `good ${i}`));
+      const results = await Promise.all(
+        bodies.map((body, i) => post(sideSrv.url, "/city/rooms/room_city_welcome/messages", { body }, userToken(`u_n${i}`))),
+      );
+      for (const [i, res] of results.entries()) {
+        if (bodies[i] === "REFUSE-FEED") expect(res.status, res.text).to.be.within(500, 599);
+        else expect(res.status, `good ${i}: ${res.text}`).to.equal(201);
+      }
+      expect((await rows()).sort()).to.deep.equal(bodies.filter((b) => b !== "REFUSE-FEED").sort());
+      const seqs = results.filter((r) => r.status === 201).map((r) => r.body.seq as number).sort((a, b) => a - b);
+      expect(seqs).to.deep.equal(Array.from({ length: 57 }, (_, i) => i + 1));
     });
 
     it("leaves no message when its feed event cannot be written, and the room's seq does not move", async () => {
@@ -420,7 +437,7 @@ async function startServerOn(url: string): Promise<TestServer> {
   const saved = process.env.TEST_DATABASE_URL;
   process.env.TEST_DATABASE_URL = url;
   try {
-    return await startServer();
+    return await startServer(FUNCTIONAL_ENV);
   } finally {
     process.env.TEST_DATABASE_URL = saved;
   }
