@@ -4,6 +4,10 @@ import { expect } from "chai";
 import pg from "pg";
 import { auth } from "../support/tokens.js";
 
+/** These files test behaviour, not throttling: many posts from one user in a few seconds would
+ *  otherwise meet the per-user message rate limit (its own tests live elsewhere). */
+export const FUNCTIONAL_ENV: Readonly<Record<string, string>> = { RATE_LIMIT_ENABLED: "false" };
+
 /** Every route is served at each of these (CONTRACT §6, §10). */
 export const PREFIXES = ["", "/api", "/v1"] as const;
 

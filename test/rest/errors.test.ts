@@ -6,7 +6,7 @@ import jwt from "jsonwebtoken";
 import type pg from "pg";
 import { startServer, type TestServer } from "../support/server.js";
 import { TEST_JWT_SECRET, agentToken, userToken } from "../support/tokens.js";
-import { PREFIXES, call, expectError, get, makeRoom, post, testPool, uniq } from "./client.js";
+import { FUNCTIONAL_ENV, PREFIXES, call, expectError, get, makeRoom, post, testPool, uniq } from "./client.js";
 
 const b64url = (v: unknown) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 
@@ -25,8 +25,9 @@ describe("rest: errors", () => {
   let roomId: string;
   const good = userToken("u_err", { name: "Err" });
 
-  before(async () => {
-    srv = await startServer();
+  before(async function () {
+    this.timeout(90_000); // the cluster starts slowly on a loaded machine
+    srv = await startServer(FUNCTIONAL_ENV);
     db = testPool();
     roomId = await makeRoom(srv.url, good, "err");
   });
@@ -117,8 +118,8 @@ describe("rest: errors", () => {
         rsRoom = await makeRoom(srv.url, good, "rs");
         ({ publicKey, privateKey } = pair());
         other = pair();
-        rs = await startServer({ JWT_SECRET: "", JWT_PUBLIC_KEY: publicKey });
-        both = await startServer({ JWT_PUBLIC_KEY: publicKey });
+        rs = await startServer({ ...FUNCTIONAL_ENV, JWT_SECRET: "", JWT_PUBLIC_KEY: publicKey });
+        both = await startServer({ ...FUNCTIONAL_ENV, JWT_PUBLIC_KEY: publicKey });
       });
       after(async () => {
         await rs?.stop();

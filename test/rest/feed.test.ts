@@ -4,7 +4,7 @@ import { expect } from "chai";
 import type pg from "pg";
 import { startServer, type TestServer } from "../support/server.js";
 import { agentToken, userToken } from "../support/tokens.js";
-import { PREFIXES, expectError, get, makeRoom, post, testPool, uniq } from "./client.js";
+import { FUNCTIONAL_ENV, PREFIXES, expectError, get, makeRoom, post, testPool, uniq } from "./client.js";
 
 const EVT_ID = /^evt_city_[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -23,8 +23,9 @@ describe("rest: feed", () => {
   let db: pg.Pool;
   const taras = userToken("u_taras", { name: "Тарас" });
 
-  before(async () => {
-    srv = await startServer();
+  before(async function () {
+    this.timeout(90_000); // the cluster starts slowly on a loaded machine
+    srv = await startServer(FUNCTIONAL_ENV);
     db = testPool();
   });
   after(async () => {

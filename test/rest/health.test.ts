@@ -2,12 +2,13 @@
 import { expect } from "chai";
 import { startServer, type TestServer } from "../support/server.js";
 import { userToken } from "../support/tokens.js";
-import { PREFIXES, call, get } from "./client.js";
+import { FUNCTIONAL_ENV, PREFIXES, call, get } from "./client.js";
 
 describe("rest: health and CORS", () => {
   let srv: TestServer;
-  before(async () => {
-    srv = await startServer();
+  before(async function () {
+    this.timeout(90_000); // the cluster starts slowly on a loaded machine
+    srv = await startServer(FUNCTIONAL_ENV);
   });
   after(async () => srv?.stop());
 
@@ -78,7 +79,7 @@ describe("rest: CORS with CORS_ORIGINS", () => {
   let srv: TestServer;
   before(async function () {
     this.timeout(90_000);
-    srv = await startServer({ CORS_ORIGINS: "https://city.example.org/" });
+    srv = await startServer({ ...FUNCTIONAL_ENV, CORS_ORIGINS: "https://city.example.org/" });
   });
   after(async () => srv?.stop());
 

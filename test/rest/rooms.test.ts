@@ -3,7 +3,7 @@ import { expect } from "chai";
 import type pg from "pg";
 import { startServer, type TestServer } from "../support/server.js";
 import { userToken } from "../support/tokens.js";
-import { PREFIXES, expectError, get, makeRoom, post, testPool, uniq } from "./client.js";
+import { FUNCTIONAL_ENV, PREFIXES, expectError, get, makeRoom, post, testPool, uniq } from "./client.js";
 
 const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
@@ -13,8 +13,9 @@ describe("rest: rooms", () => {
   let db: pg.Pool;
   const alice = userToken("u_alice_rooms", { name: "Alice" });
 
-  before(async () => {
-    srv = await startServer();
+  before(async function () {
+    this.timeout(90_000); // the cluster starts slowly on a loaded machine
+    srv = await startServer(FUNCTIONAL_ENV);
     db = testPool();
   });
   after(async () => {
@@ -196,7 +197,8 @@ describe("rest: rooms", () => {
 
   describe("GET /city/rooms/{room_id}", () => {
     let roomId: string;
-    before(async () => {
+    before(async function () {
+      this.timeout(90_000);
       roomId = await makeRoom(srv.url, alice, "detail");
       for (let i = 1; i <= 55; i++) {
         const res = await post(srv.url, `/city/rooms/${roomId}/messages`, { body: `m${i}` }, alice);
