@@ -3,7 +3,11 @@
 // through the notification channel.
 import { expect } from "chai";
 import { subscribeUserNotifications, type UserNotification } from "../../src/secondme/user-notifier.js";
+import { Queue } from "bullmq";
+import { newId } from "../../src/core/ids.js";
 import { closeRedis, createRedis } from "../../src/infra/redis/redis.js";
+import { SECONDME_QUEUE } from "../../src/infra/queue/queue-names.js";
+import { SECONDME_JOB_NAME, type SecondMeJobData } from "../../src/infra/queue/secondme-job.js";
 import { call, eventually, history, invoke, REDIS_URL, startRig, type Rig } from "./support.js";
 
 describe("secondme failures", () => {
@@ -160,5 +164,31 @@ describe("secondme failures", () => {
       ["slowpoke [[slow:2000]]", "echo: slowpoke [[slow:2000]] (context: 0)"],
       ["after", "echo: after (context: 2)"],
     ]);
+  });
+
+  it("pushes the reply to the user's sockets when the process that asked is gone", async () => {
+    const u = rig.user();
+    const sub = createRedis(REDIS_URL, "pubsub", "city-test-notify");
+    const conn = createRedis(REDIS_URL, "bullmq", "city-test-queue");
+    const queue = new Queue<SecondMeJobData>(SECONDME_QUEUE, { connection: conn, prefix: rig.env.BULLMQ_PREFIX });
+    const seen: UserNotification[] = [];
+    const notes = await subscribeUserNotifications(sub, (n) => n.userId === u.id && seen.push(n));
+    try {
+      const messageId = newId.secondmeMessage();
+      // As an API process would enqueue it, with a reply channel nobody listens on any more.
+      await queue.add(
+        SECONDME_JOB_NAME,
+        { userId: u.id, prompt: "orphan", messageId, replyId: newId.secondmeMessage(), replyTo: `city:secondme:reply:gone-${messageId}`, deadline: Date.now() + 1_000 },
+        { jobId: messageId },
+      );
+      const late = await eventually(() => seen.find((n) => n.event === "secondme.reply"));
+      expect(late.payload).to.include({ request_id: messageId, reply: "echo: orphan (context: 0)" });
+      expect((await history(rig, u.token)).body.map((m: any) => m.content)).to.deep.equal(["orphan", "echo: orphan (context: 0)"]);
+    } finally {
+      await notes.close();
+      await queue.close();
+      await closeRedis(conn);
+      await closeRedis(sub);
+    }
   });
 });

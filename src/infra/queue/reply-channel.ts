@@ -119,7 +119,7 @@ export async function createReplyWaiter(opts: ReplyWaiterOptions): Promise<Reply
 
 /**
  * Worker side: delivers a job's outcome to its waiting caller. Returns true when the caller had
- * already given up, so the outcome must reach the user another way (their sockets).
+ * already given up or is gone, so the outcome must reach the user another way (their sockets).
  */
 export async function publishReply(
   redis: Redis,
