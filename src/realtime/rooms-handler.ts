@@ -70,6 +70,11 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
       throw new AppError("validation_failed", `${field}: ${issue?.message ?? "invalid"}`, { field });
     }
     const who = conn.identity;
+    // A client never speaks for another user: a user_id in the event must be the token's.
+    const claimed = (payload as { user_id?: unknown }).user_id;
+    if (claimed !== undefined && (!who || claimed !== actorId(who))) {
+      throw new AppError(who ? "forbidden" : "unauthorized", "user_id does not match the token's user");
+    }
     switch (name) {
       case "room.join": {
         const ev = parsed.data as { room_id: string; last_message_id?: string };

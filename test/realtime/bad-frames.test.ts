@@ -89,6 +89,16 @@ describe("realtime: bad frames, auth and floods", function () {
       await anon.waitFor((e) => e.event === "room.message", 5_000, "anonymous listener gets messages");
       await anonWs.waitFor((e) => e.event === "room.message", 5_000, "anonymous ws listener gets messages");
       expect(posted.body.author_user_id).to.equal("u_frames");
+      // A signed-in client cannot claim another user either.
+      const me = await SioClient.connect(srv.url, "/city/rooms", { token: tok });
+      try {
+        const spoof = await me.emitAck("room.message.send", { room_id: room, body: "as someone else", user_id: "u_victim" });
+        expect(spoof).to.include({ event: "error", code: "forbidden" });
+        const history = await api<{ body: string }[]>(srv.url, "GET", `/city/rooms/${room}/messages?limit=200`);
+        expect(history.body.map((m) => m.body)).to.not.include("as someone else");
+      } finally {
+        me.close();
+      }
     } finally {
       anon.close();
       anonWs.close();
