@@ -13,7 +13,10 @@ import type { CommonOutbound, PresenceOutbound, RoomOutbound } from "../realtime
 import type { ErrorBody } from "../core/errors.js";
 import type { DevToken } from "../console/dev-token.js";
 
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Mutually assignable and with the same keys: an optional field added on one side only (which
+ *  assignability alone lets through) is a difference too. */
+type Same<A, B> = Assignable<A, B> extends true ? Assignable<keyof A, keyof B> : false;
 
 /** Returns the schema unchanged; fails to compile unless its output type is T (both ways). */
 export function exactly<T>() {

@@ -6,6 +6,9 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { expect } from "chai";
+import { Ajv } from "ajv";
+import asyncApiSpecs from "@asyncapi/specs";
+import { Validator as OpenApiValidator } from "@seriousme/openapi-schema-validator";
 import type Router from "@koa/router";
 import { buildOpenApi } from "../../src/docs/openapi.js";
 import { buildAsyncApi, CHANNELS } from "../../src/docs/asyncapi.js";
@@ -100,6 +103,12 @@ describe("API documents", function () {
       }
     });
 
+    it("is valid against the OpenAPI 3.1 schema", async function () {
+      const res = await new OpenApiValidator().validate(structuredClone(openapi));
+      expect(res.errors ?? [], JSON.stringify(res.errors)).to.deep.equal([]);
+      expect(res.valid).to.equal(true);
+    });
+
     it("documents every route that a router mounts", async function () {
       this.timeout(30_000);
       const mounted = await mountedRoutes();
@@ -141,6 +150,15 @@ describe("API documents", function () {
         const target = ref[1]!.slice(2).split("/").reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], asyncapi);
         expect(target, `unresolved ${ref[1]}`).to.not.equal(undefined);
       }
+    });
+
+    it("is valid against the AsyncAPI 3.0.0 schema", function () {
+      const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, logger: false });
+      const validate = ajv.compile(asyncApiSpecs.schemasWithoutId["3.0.0"] as object);
+      expect(validate({ asyncapi: "3.0.0" }), "the validator refuses an empty document").to.equal(false);
+      const ok = validate(asyncapi);
+      expect(validate.errors ?? [], JSON.stringify(validate.errors?.slice(0, 5))).to.deep.equal([]);
+      expect(ok).to.equal(true);
     });
 
     it("has a channel for every namespace and raw-ws path, in both dialects", function () {
