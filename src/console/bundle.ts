@@ -5,6 +5,7 @@
 // once: each writes under a unique name and renames, so readers never see half a file. When the
 // output folder cannot be written (a read-only image), the bundle is served from memory.
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 
@@ -46,12 +47,13 @@ export async function fingerprint(srcDir = CONSOLE_SRC): Promise<string> {
   return hash.digest("hex").slice(0, 16);
 }
 
-async function readFresh(outDir: string, fp: string): Promise<ConsoleAssets | undefined> {
+/** The bundle on disk when its fingerprint is `fp` (any fingerprint when `fp` is undefined). */
+async function readFresh(outDir: string, fp: string | undefined): Promise<ConsoleAssets | undefined> {
   try {
     const manifest = JSON.parse(await readFile(path.join(outDir, "manifest.json"), "utf8")) as { fingerprint?: string };
-    if (manifest.fingerprint !== fp) return undefined;
+    if (!manifest.fingerprint || (fp !== undefined && manifest.fingerprint !== fp)) return undefined;
     const [html, js, css] = await Promise.all(["index.html", "console.js", "console.css"].map((f) => readFile(path.join(outDir, f))));
-    return { html: html!, js: js!, css: css!, fingerprint: fp, built: false };
+    return { html: html!, js: js!, css: css!, fingerprint: manifest.fingerprint, built: false };
   } catch {
     return undefined;
   }
@@ -74,6 +76,13 @@ export interface BundleOptions {
 export async function ensureConsoleBundle(opts: BundleOptions = {}): Promise<ConsoleAssets> {
   const srcDir = opts.srcDir ?? CONSOLE_SRC;
   const outDir = opts.outDir ?? CONSOLE_OUT;
+  if (!existsSync(srcDir)) {
+    // An image that ships the built bundle without its sources (`npm run console:build` at build
+    // time, then only dist/console copied): serve what was built.
+    const built = await readFresh(outDir, undefined);
+    if (built) return built;
+    throw new Error(`no console sources at ${srcDir} and no built bundle in ${outDir}`);
+  }
   const fp = await fingerprint(srcDir);
   if (!opts.force) {
     const fresh = await readFresh(outDir, fp);

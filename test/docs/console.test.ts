@@ -141,6 +141,17 @@ describe("console (server side)", function () {
       expect(third.js.toString()).to.include("changed");
     });
 
+    it("serves a built bundle without its sources (an image that ships only dist/console)", async function () {
+      const built = await ensureConsoleBundle({ srcDir: path.join(dir, "src"), outDir: path.join(dir, "shipped") });
+      const shipped = await ensureConsoleBundle({ srcDir: path.join(dir, "no-sources"), outDir: path.join(dir, "shipped") });
+      expect(shipped.built).to.equal(false);
+      expect(shipped.fingerprint).to.equal(built.fingerprint);
+      expect(shipped.js.equals(built.js)).to.equal(true);
+      let error: Error | undefined;
+      await ensureConsoleBundle({ srcDir: path.join(dir, "no-sources"), outDir: path.join(dir, "nothing") }).catch((e: Error) => (error = e));
+      expect(error?.message).to.match(/no console sources/);
+    });
+
     it("keeps being served from memory when the output folder cannot be written", async function () {
       const blocker = path.join(dir, "blocker");
       await writeFile(blocker, "a file where a folder should be");
