@@ -53,10 +53,12 @@ export async function startPresenceSweepWorker(
   );
   worker.on("failed", (_job, err) => opts.onError?.(err));
   worker.on("error", (err) => opts.onError?.(err));
+  // Without a listener BullMQ prints each failed reconnect while Redis is away.
+  queue.on("error", () => {});
 
-  try {
-    // Upserting with the configured interval also updates it after a config change.
-    await queue.upsertJobScheduler(
+  // Upserting with the configured interval also updates it after a config change.
+  const upsertScheduler = () =>
+    queue.upsertJobScheduler(
       PRESENCE_SWEEP_SCHEDULER_ID,
       { every: config.presence.sweepIntervalMs },
       {
@@ -65,11 +67,16 @@ export async function startPresenceSweepWorker(
         opts: { removeOnComplete: 10, removeOnFail: 50 },
       },
     );
+  try {
+    await upsertScheduler();
   } catch (err) {
     await Promise.allSettled([worker.close(), queue.close()]);
     await Promise.all([closeRedis(commands), closeRedis(queueConn), closeRedis(workerConn)]);
     throw err;
   }
+  // Redis may come back empty (a restart without persistence, a failover to a fresh replica): the
+  // scheduler would be gone with it and no sweep would ever run again. Upsert on every reconnect.
+  queueConn.on("ready", () => void upsertScheduler().catch((err: unknown) => opts.onError?.(err)));
 
   return {
     async close() {

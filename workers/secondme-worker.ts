@@ -40,6 +40,8 @@ export async function startSecondMeWorker(config: Config, deps: SecondMeWorkerDe
   const agents = deps.agents ?? createAgentsCore(config.agents);
 
   const queue = new Queue<SecondMeJobData>(SECONDME_QUEUE, { connection: queueConn, prefix });
+  // Without a listener BullMQ prints each failed reconnect while Redis is away.
+  queue.on("error", () => {});
   const processor = createSecondMeProcessor({
     turn: createSecondMeTurn({ repo: createSecondMeRepo(db), agents, agentId: config.secondme.agentId }),
     gate: createLaneGate(createUserLanes(commands), queue),

@@ -52,6 +52,9 @@ export function isUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string; cause?: unknown; name?: string } | undefined;
   if (!e) return false;
   if (e.code && PG_UNAVAILABLE.has(e.code)) return true;
+  // ioredis while Redis is away: a command that outlived its reconnect attempts or its timeout.
+  if (e.name === "MaxRetriesPerRequestError") return true;
+  if (/^Command timed out$|Stream isn't writeable/.test(e.message ?? "")) return true;
   if (e.name === "DriverAdapterError" || e.name === "PrismaClientKnownRequestError") {
     if (/connect|terminat|timeout|ECONNREFUSED|pool/i.test(e.message ?? "")) return true;
   }

@@ -30,6 +30,9 @@ export function createQueues(opts: CityQueuesOptions): CityQueues {
   const all = QUEUE_NAMES.map((name) =>
     name === SECONDME_QUEUE ? (secondme as Queue) : new Queue(name, { connection: opts.connection, prefix: opts.prefix }),
   );
+  // Connection errors surface on the calls that need Redis; with no listener BullMQ prints every
+  // failed reconnect to stderr for as long as Redis is away.
+  for (const q of all) q.on("error", () => {});
   return {
     secondme,
     all,
