@@ -91,8 +91,8 @@ function operation(op: RestOperation): JsonSchema {
   for (const [status, r] of Object.entries(op.responses)) {
     const content = r.schema
       ? { "application/json": { schema: schemaRef(r.schema, "draft-2020-12", COMPONENTS) } }
-      : r.oneOf
-        ? { "application/json": { schema: { oneOf: r.oneOf.map((s) => schemaRef(s, "draft-2020-12", COMPONENTS)) } } }
+      : r.anyOf
+        ? { "application/json": { schema: { anyOf: r.anyOf.map((s) => schemaRef(s, "draft-2020-12", COMPONENTS)) } } }
         : r.mediaType
           ? { [r.mediaType]: {} }
           : undefined;

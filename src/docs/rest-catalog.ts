@@ -21,7 +21,7 @@ export interface ResponseDoc {
   readonly description: string;
   readonly schema?: z.ZodType;
   /** Alternatives, for responses whose shape depends on the prefix. */
-  readonly oneOf?: readonly z.ZodType[];
+  readonly anyOf?: readonly z.ZodType[];
   /** A media type other than JSON (HTML, JavaScript, CSS, text). */
   readonly mediaType?: string;
 }
@@ -141,7 +141,7 @@ export const REST_OPERATIONS: readonly RestOperation[] = [
     responses: {
       200: {
         description: "Contract prefixes: {role, content, created_at} items. Under /v1: {id, prompt, response, created_at} pairs.",
-        oneOf: [wire.wireMessageSchema.array(), wire.historyPairSchema.array()],
+        anyOf: [wire.wireMessageSchema.array(), wire.historyPairSchema.array()],
       },
     },
     errors: [400, 401, 403, 503],

@@ -7,6 +7,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { expect } from "chai";
 import { Ajv } from "ajv";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import asyncApiSpecs from "@asyncapi/specs";
 import { Validator as OpenApiValidator } from "@seriousme/openapi-schema-validator";
 import type Router from "@koa/router";
@@ -23,6 +24,9 @@ import {
   eventName,
 } from "../../src/realtime/protocol/outbound.js";
 import { startServer, type TestServer } from "../support/server.js";
+import { api, freshRoom } from "../support/api.js";
+import { userToken } from "../support/tokens.js";
+import { SioClient, WsClient, type Recorded } from "../support/clients.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -221,6 +225,72 @@ describe("API documents", function () {
         expect(await a.json()).to.deep.equal(served.asyncapi);
       });
     }
+
+    it("describes what the server really answers (responses validate against the documented schemas)", async function () {
+      this.timeout(30_000);
+      const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+      ajv.addSchema(served.openapi as object, "openapi.json");
+      /** The documented JSON schema of a response: `GET /city/rooms` 200. */
+      const check = (method: string, p: string, status: number, body: unknown, valid = true) => {
+        const doc = (served.openapi as typeof openapi).paths[p]![method.toLowerCase()] as { responses: Record<string, { content?: Record<string, { schema: unknown }>; $ref?: string }> };
+        const r = doc.responses[String(status)]!;
+        const ref = r.$ref ? `openapi.json${r.$ref}/content/application~1json/schema` : `openapi.json#/paths/${p.replace(/\//g, "~1")}/${method.toLowerCase()}/responses/${status}/content/application~1json/schema`;
+        const validate = ajv.compile({ $ref: ref });
+        expect(validate(body), `${method} ${p} ${status}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).to.equal(valid);
+      };
+      check("GET", "/city/rooms", 200, [{ id: 1 }], false); // the check can fail
+      const token = userToken(`u_docs_${process.pid}`, { name: "Docs" });
+      const roomId = await freshRoom(server.url, token, "docs");
+      const posted = await api(server.url, "POST", `/city/rooms/${roomId}/messages`, { token, body: { body: "documented", client_message_id: `docs-${Date.now()}` } });
+      check("POST", "/city/rooms/{roomId}/messages", 201, posted.body);
+      check("GET", "/city/rooms", 200, (await api(server.url, "GET", "/city/rooms")).body);
+      check("GET", "/city/rooms/{roomId}", 200, (await api(server.url, "GET", `/city/rooms/${roomId}`)).body);
+      check("GET", "/city/rooms/{roomId}/messages", 200, (await api(server.url, "GET", `/city/rooms/${roomId}/messages`)).body);
+      check("GET", "/city/feed", 200, (await api(server.url, "GET", "/city/feed")).body);
+      check("GET", "/city/presence", 200, (await api(server.url, "GET", "/city/presence?user_ids=u_a,u_b")).body);
+      check("GET", "/secondme/profile", 200, (await api(server.url, "GET", "/secondme/profile", { token })).body);
+      check("GET", "/secondme/history", 200, (await api(server.url, "GET", "/v1/secondme/history", { token })).body);
+      check("GET", "/healthz", 200, (await api(server.url, "GET", "/healthz")).body);
+      check("GET", "/readyz", 200, (await api(server.url, "GET", "/readyz")).body);
+      check("POST", "/console/dev-token", 200, (await api(server.url, "POST", "/console/dev-token", { body: { user_id: "u_docs" } })).body);
+      const unknown = await api(server.url, "GET", "/city/rooms/room_city_nope-nope");
+      check("GET", "/city/rooms/{roomId}", 404, unknown.body);
+      const bad = await api(server.url, "POST", "/city/rooms", { token, body: { name: "" } });
+      check("POST", "/city/rooms", 400, bad.body);
+    });
+
+    it("describes the events the server really sends, on both transports and in both dialects", async function () {
+      this.timeout(30_000);
+      const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+      ajv.addSchema(served.asyncapi as object, "asyncapi.json");
+      const check = (key: string, ev: Recorded) => {
+        const validate = ajv.compile({ $ref: `asyncapi.json#/components/messages/${key}/payload` });
+        expect(validate(ev), `${key}: ${JSON.stringify(validate.errors?.slice(0, 3))} in ${JSON.stringify(ev)}`).to.equal(true);
+      };
+      const token = userToken(`u_docs_rt_${process.pid}`);
+      const roomId = await freshRoom(server.url, token, "docs-rt");
+      const sio = await SioClient.connect(server.url, "/city/rooms", { token });
+      const v1 = await WsClient.connect(server.url, `/v1/ws/city/rooms/${roomId}`, { token });
+      const presence = await WsClient.connect(server.url, "/ws/city/presence", { token });
+      try {
+        await sio.emitAck("room.join", { room_id: roomId });
+        await v1.waitFor((e) => e.event === "city.room.join");
+        const ack = await sio.emitAck("room.message.send", { room_id: roomId, body: "described", client_message_id: `docs-rt-${Date.now()}` });
+        check("sio.out.room.message.ack", ack);
+        check("sio.out.room.message", await sio.waitFor((e) => e.event === "room.message"));
+        check("wsv1.out.room.message", await v1.waitFor((e) => e.event === "city.room.message"));
+        check("wsv1.out.room.join", await v1.waitFor((e) => e.event === "city.room.join"));
+        v1.send({ event: "room.message.send", room_id: roomId, body: "" });
+        check("wsv1.out.error", await v1.waitFor((e) => e.event === "error"));
+        check("ws.out.presence.bulk_update", await presence.waitFor((e) => e.event === "presence.bulk_update"));
+        presence.send({ event: "presence.heartbeat" });
+        check("ws.out.presence.update", await presence.waitFor((e) => e.event === "presence.update"));
+      } finally {
+        sio.close();
+        v1.close();
+        presence.close();
+      }
+    });
 
     it("answers every documented operation (none is a 404 for a missing route, or a 405)", async function () {
       this.timeout(60_000);
