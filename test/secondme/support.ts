@@ -50,6 +50,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   } catch (err) {
     await server?.stop();
     await standin.close();
+    await dropKeys(`city:test:${run}:bull:*`);
     throw err;
   }
   let n = 0;
