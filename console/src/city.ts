@@ -21,12 +21,16 @@ export class CityView {
   private rooms: Room[] = [];
   private roomId: string | undefined;
   private readonly messages = new Map<string, Message>();
+  /** When each live message reached this page (ms since the epoch), shown as data-received-at. */
+  private readonly receivedAt = new Map<string, number>();
   private readonly online = new Set<string>();
   private roomLink: RoomLink | undefined;
   private presenceLink: PresenceLink | undefined;
   private readonly refreshSoon = debounce(() => void this.refreshRooms(), 250);
   private timer: ReturnType<typeof setInterval> | undefined;
   private cmid = 0;
+  private roomGen = 0;
+  private presenceGen = 0;
 
   constructor(private readonly s: CitySession) {
     // Property handlers, not listeners: a new sign-in replaces the previous view's.
@@ -60,14 +64,20 @@ export class CityView {
 
   stop(): void {
     clearInterval(this.timer);
-    this.roomLink?.close();
+    this.roomGen++;
+    this.presenceGen++;
+    this.roomLink?.close(false);
     this.presenceLink?.close();
+    this.roomLink = this.presenceLink = undefined;
   }
 
-  private link(id: string) {
+  /** State updates of one link for an indicator; a replaced link (closing late) stays silent. */
+  private link(id: string, isCurrent: () => boolean) {
+    const transport = this.transport;
     return (state: LinkState) => {
+      if (!isCurrent()) return;
       $(id).dataset.state = state;
-      $(id).dataset.transport = this.transport;
+      $(id).dataset.transport = transport;
     };
   }
 
@@ -104,10 +114,11 @@ export class CityView {
   }
 
   async openRoom(roomId: string): Promise<void> {
-    this.roomLink?.close();
+    this.roomLink?.close(roomId !== this.roomId);
     this.roomLink = undefined;
     this.roomId = roomId;
     this.messages.clear();
+    this.receivedAt.clear();
     $("messages").replaceChildren();
     $("room-error").textContent = "";
     try {
@@ -138,10 +149,13 @@ export class CityView {
   }
 
   private connectRoom(roomId: string): void {
-    this.roomLink?.close();
+    this.roomLink?.close(false);
+    // A generation, not the link itself: the link reports "connecting" before it is assigned.
+    const gen = ++this.roomGen;
+    const current = () => this.roomGen === gen;
     this.roomLink = openRoomLink(this.transport, this.s.token, roomId, () => this.lastSeen(), {
-      onState: this.link("rooms-link"),
-      onEvent: (ev) => this.onRoomEvent(roomId, ev),
+      onState: this.link("rooms-link", current),
+      onEvent: (ev) => current() && this.onRoomEvent(roomId, ev),
     });
   }
 
@@ -157,6 +171,7 @@ export class CityView {
   private addMessage(m: Message): void {
     if (m.room_id !== this.roomId || this.messages.has(m.id)) return;
     this.messages.set(m.id, m);
+    this.receivedAt.set(m.id, Date.now());
     this.renderMessages();
   }
 
@@ -167,7 +182,7 @@ export class CityView {
       ...sorted.map((m) =>
         h(
           "li",
-          { "data-message-id": m.id, "data-seq": String(m.seq), "data-testid": "message", class: [m.author_agent_id ? "agent" : "", m.author_user_id === this.s.userId ? "mine" : ""].join(" ").trim() || undefined },
+          { "data-message-id": m.id, "data-seq": String(m.seq), "data-testid": "message", "data-received-at": this.receivedAt.get(m.id)?.toString(), class: [m.author_agent_id ? "agent" : "", m.author_user_id === this.s.userId ? "mine" : ""].join(" ").trim() || undefined },
           h("span", { class: "seq" }, `#${m.seq}`),
           h("span", { class: "who", title: m.author_user_id ?? m.author_agent_id ?? "" }, m.username),
           h("span", { class: "body" }, m.body),
@@ -199,6 +214,7 @@ export class CityView {
     const cmid = `console-${Date.now().toString(36)}-${(this.cmid++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     input.value = "";
     $("room-error").textContent = "";
+    $("composer").dataset.sentAt = String(Date.now());
     try {
       const ack = await this.roomLink.send(body, cmid);
       this.addMessage(ack.message as Message);
@@ -212,9 +228,11 @@ export class CityView {
 
   private connectPresence(): void {
     this.presenceLink?.close();
+    const gen = ++this.presenceGen;
+    const current = () => this.presenceGen === gen;
     this.presenceLink = openPresenceLink(this.transport, this.s.token, this.s.userId, this.s.heartbeatMs, {
-      onState: this.link("presence-link"),
-      onEvent: (ev) => this.onPresenceEvent(ev),
+      onState: this.link("presence-link", current),
+      onEvent: (ev) => current() && this.onPresenceEvent(ev),
     });
   }
 

@@ -77,7 +77,9 @@ function sioConnect(nsp: string, token: string, h: LinkHandlers): Socket {
 export interface RoomLink {
   /** Sends a message; resolves with the stored message (the ack) or rejects with the error event. */
   send(body: string, clientMessageId: string): Promise<ServerEvent>;
-  close(): void;
+  /** Closes the connection; with `leave`, first leaves the room as a member (another room was
+   *  opened). A transport switch keeps the membership: the new link joins the same room. */
+  close(leave: boolean): void;
 }
 
 /** Joins `roomId`; after a reconnect, replays from the last message seen (`lastSeen()`). */
@@ -94,9 +96,11 @@ export function openRoomLink(transport: Transport, token: string, roomId: string
         if (res.event === "error") throw Object.assign(new Error(String(res.message)), { code: res.code });
         return res;
       },
-      close() {
-        if (socket.connected) socket.emit("room.leave", { room_id: roomId });
-        setTimeout(() => socket.close(), 50);
+      close(leave) {
+        if (leave && socket.connected) {
+          socket.emit("room.leave", { room_id: roomId });
+          setTimeout(() => socket.close(), 50); // let the leave go out first
+        } else socket.close();
       },
     };
   }
@@ -132,8 +136,8 @@ export function openRoomLink(transport: Transport, token: string, roomId: string
         setTimeout(() => pending.delete(client_message_id) && reject(new Error("No acknowledgement")), ACK_TIMEOUT_MS);
       });
     },
-    close() {
-      raw.send({ event: "room.leave", room_id: roomId });
+    close(leave) {
+      if (leave) raw.send({ event: "room.leave", room_id: roomId });
       raw.close();
     },
   };

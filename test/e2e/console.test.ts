@@ -59,13 +59,17 @@ describe("console in a real browser (e2e)", function () {
     await page.waitForSelector("#rooms-link[data-state=open]");
   }
 
-  /** Sends from `from`; resolves with how long `to` took to show it. */
+  /** Sends from `from`; resolves with how long after the send `to` showed it, by the pages' own
+   *  clocks (one machine): from the send to the message in the other page's list. */
   async function sendAndTime(from: Page, to: Page, text: string): Promise<number> {
     await from.fill("#composer-input", text);
-    const t0 = Date.now();
     await from.click("#composer-send");
-    await to.waitForSelector(`[data-testid=message]:has-text("${text}")`, { timeout: 5_000 });
-    return Date.now() - t0;
+    const shown = await to.waitForSelector(`[data-testid=message]:has-text("${text}")`, { timeout: 5_000 });
+    const sentAt = Number(await from.getAttribute("#composer", "data-sent-at"));
+    const receivedAt = Number(await shown.getAttribute("data-received-at"));
+    expect(sentAt).to.be.greaterThan(0);
+    expect(receivedAt, "the message arrived live, not with the history").to.be.greaterThan(0);
+    return receivedAt - sentAt;
   }
 
   before(async function () {
@@ -146,6 +150,10 @@ describe("console in a real browser (e2e)", function () {
     expect(ms).to.be.below(1_000);
     await alicePage.check('input[name=transport][value=socketio]');
     await alicePage.waitForSelector("#rooms-link[data-transport=socketio][data-state=open]");
+    // A switch reconnects; it does not leave the room: both are still its online members.
+    await new Promise((r) => setTimeout(r, 500));
+    const detail = (await (await fetch(`${server.url}/city/rooms/${roomId}`)).json()) as { members_online: number };
+    expect(detail.members_online).to.equal(2);
   });
 
   it("shows each user online to the other", async function () {
