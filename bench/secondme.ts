@@ -11,9 +11,10 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createMigratedDatabase } from "../test/support/database.js";
 import { TEST_JWT_SECRET, userToken } from "../test/support/tokens.js";
+import { measureFloors } from "./secondme-floors.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(here, "..");
@@ -59,6 +60,16 @@ function post(url: string, headers: Record<string, string>, body: string): Promi
   });
 }
 
+/** CPU time (ms) a child process has used so far, from /proc (Linux); undefined elsewhere. */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in clock ticks of 1/100 s
+  } catch {
+    return undefined;
+  }
+}
+
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 /** `users` loops, each sending one request at a time for `seconds`; returns every latency (ms). */
@@ -98,8 +109,12 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     children.push(await start(["src/dev/agents-core-standin-main.ts"], { PORT: String(standinPort), NATS_URL: "" }, /listening/));
-    children.push(await start([fileURLToPath(import.meta.url), "worker"], env));
-    children.push(await start([fileURLToPath(import.meta.url), "api"], env));
+    const worker = await start([fileURLToPath(import.meta.url), "worker"], env);
+    const apiProc = await start([fileURLToPath(import.meta.url), "api"], env);
+    children.push(worker, apiProc);
+    // CPU the API and the worker spend per invoke (of everything in the request's path they
+    // are the two processes this feature adds; PostgreSQL and Redis are shared with the machine).
+    const cpu = () => (cpuMs(apiProc.pid) ?? NaN) + (cpuMs(worker.pid) ?? NaN);
 
     const api = `http://127.0.0.1:${apiPort}/secondme/invoke`;
     const direct = `${env.AGENTS_CORE_URL}/agents/ag_secondme_global/invoke`;
@@ -120,32 +135,41 @@ async function main(): Promise<void> {
       await load(users, 2, viaApi);
       const d: number[] = [];
       const a: number[] = [];
+      let cpuSpent = 0;
       for (let r = 0; r < ROUNDS; r++) {
         d.push(...(await load(users, SECONDS / 2, viaDirect)));
+        const c0 = cpu();
         a.push(...(await load(users, SECONDS, viaApi)));
+        cpuSpent += cpu() - c0;
       }
       d.sort((x, y) => x - y);
       a.sort((x, y) => x - y);
       const [d50, d99, a50, a99] = [quantile(d, 0.5), quantile(d, 0.99), quantile(a, 0.5), quantile(a, 0.99)];
-      const row = `| ${users} | ${a.length} | ${(a.length / (ROUNDS * SECONDS)).toFixed(0)} | ${d50.toFixed(2)} | ${d99.toFixed(2)} | ${a50.toFixed(2)} | ${a99.toFixed(2)} | **${(a50 - d50).toFixed(2)}** | **${(a99 - d99).toFixed(2)}** |`;
+      const row = `| ${users} | ${a.length} | ${(a.length / (ROUNDS * SECONDS)).toFixed(0)} | ${d50.toFixed(2)} | ${d99.toFixed(2)} | ${a50.toFixed(2)} | ${a99.toFixed(2)} | **${(a50 - d50).toFixed(2)}** | **${(a99 - d99).toFixed(2)}** | ${(cpuSpent / a.length).toFixed(2)} |`;
       console.log(row);
       rows.push(row);
     }
+    const floors = await measureFloors(db.url, `city:bench:${run}:floors`);
+    console.log(floors);
     const load1 = os.loadavg()[0]!.toFixed(2);
     const header = [
       `Measured ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}, 1-min load average at the end ${load1}.`,
       `${ROUNDS} rounds of ${SECONDS} s per concurrency (direct runs ${SECONDS / 2} s), SECONDME_CONCURRENCY=${CONCURRENCY}.`,
       "",
-      "| users | invokes | invokes/s | direct p50 ms | direct p99 ms | invoke p50 ms | invoke p99 ms | overhead p50 ms | overhead p99 ms |",
-      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      "| users | invokes | invokes/s | direct p50 ms | direct p99 ms | invoke p50 ms | invoke p99 ms | overhead p50 ms | overhead p99 ms | API+worker CPU ms/invoke |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
       ...rows,
+      "",
+      "Floors measured in the same run (sequential, one at a time): what any design pays per invoke on this machine.",
+      "",
+      floors,
     ].join("\n");
     console.log(`\n${header}`);
     if (process.env.BENCH_WRITE) writeFileSync(process.env.BENCH_WRITE, header + "\n");
   } finally {
     for (const c of children.reverse()) await stop(c);
     await db.drop();
-    await dropBenchKeys(`city:bench:${run}:bull:*`);
+    await dropBenchKeys(`city:bench:${run}:*`);
   }
 }
 
