@@ -37,19 +37,23 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
     const live: Message[] = [];
     const stop = hub.addCatchUp(roomId, (m) => live.push(m));
     try {
-      await hub.ready(roomId); // the stream's start is read before the replay's snapshot
-      let sent = 0;
-      let page = await rooms.messagesAfter(roomId, lastMessageId, REPLAY_PAGE);
-      let lastSeq: number | undefined;
-      while (page.length) {
+      const stream = await hub.ready(roomId); // the stream's start is read before the replay's snapshot
+      // The client has seen everything up to lastSeq: nothing at or below it may reach it again.
+      let lastSeq = await rooms.seqOfMessage(roomId, lastMessageId);
+      for (let sent = 0; sent < REPLAY_MAX; ) {
+        const page = await rooms.messagesBetweenSeq(roomId, lastSeq, null, REPLAY_PAGE);
         for (const m of page) conn.send({ event: "room.message", room_id: roomId, message: m });
-        lastSeq = page[page.length - 1]!.seq;
+        if (page.length) lastSeq = page[page.length - 1]!.seq;
         sent += page.length;
-        if (page.length < REPLAY_PAGE || sent >= REPLAY_MAX) break;
-        page = await rooms.messagesBetweenSeq(roomId, lastSeq, null, REPLAY_PAGE);
+        if (page.length < REPLAY_PAGE) break;
       }
+      // This worker's stream may lag behind what the client has (a broadcast still in flight, or
+      // lost with a worker killed after its commit; the client may come from that worker). Were
+      // it joined now, the stream would later release those messages to it a second time: first
+      // bring the stream up to lastSeq from PostgreSQL (what it releases meanwhile lands in `live`).
+      for (let i = 0; i < 3 && stream.releasedUpTo < lastSeq; i++) await stream.resync();
       for (const m of live) {
-        if (lastSeq === undefined || m.seq > lastSeq) {
+        if (m.seq > lastSeq) {
           conn.send({ event: "room.message", room_id: roomId, message: m });
           lastSeq = m.seq;
         }

@@ -115,6 +115,9 @@ export function createRoomsService(deps: RoomsServiceDeps) {
       return (await repo.messagesBetween(roomId, seq, null, max)).map(toMessage);
     },
 
+    /** The seq of one of the room's messages; validation_failed naming `field` when it is not one. */
+    seqOfMessage: (roomId: string, messageId: string, field = "last_message_id") => seqOf(roomId, messageId, field),
+
     /** Throws room_not_found for an unknown room (sockets check this on every join). */
     async assertRoom(roomId: string): Promise<void> {
       await requireRoom(roomId);

@@ -1,0 +1,264 @@
+// An API worker killed with SIGKILL under load: the primary replaces it in its slot; its clients
+// reconnect and recover what they missed by last_message_id; senders retry unacknowledged writes
+// with the same client_message_id. In the end no acknowledged message is lost, none is stored
+// twice, and every client saw every message exactly once, in seq order, across its reconnects.
+import { expect } from "chai";
+import { io, type Socket } from "socket.io-client";
+import WebSocket from "ws";
+import { startServer, type TestServer } from "../support/server.js";
+import { api, freshRoom } from "../support/api.js";
+import { userToken } from "../support/tokens.js";
+import { sleep, waitForWorkers, workerPids } from "./support.js";
+
+type Msg = { id: string; seq: number; client_message_id: string | null };
+
+/** A client that stays in the room through disconnects: it reconnects with the last message it saw. */
+class Receiver {
+  readonly seqs: number[] = [];
+  reconnects = 0;
+  worker = "";
+  private lastId: string | undefined;
+  private stopped = false;
+  private close: (() => void) | undefined;
+
+  constructor(
+    readonly kind: "sio" | "ws",
+    private readonly url: string,
+    private readonly room: string,
+  ) {}
+
+  private seen(m: Msg): void {
+    this.seqs.push(m.seq);
+    this.lastId = m.id;
+  }
+
+  async start(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await (this.kind === "sio" ? this.openSio() : this.openWs());
+        return;
+      } catch {
+        if (attempt > 100) throw new Error(`${this.kind} could not reconnect`);
+        await sleep(100);
+      }
+    }
+  }
+
+  private onLost(): void {
+    if (this.stopped) return;
+    this.reconnects++;
+    void this.start();
+  }
+
+  /** Only the current connection's messages count: a half-opened socket from a failed attempt
+   *  must not deliver beside its successor. */
+  private generation = 0;
+
+  private async openSio(): Promise<void> {
+    const gen = ++this.generation;
+    const s: Socket = io(`${this.url}/city/rooms`, { transports: ["websocket"], reconnection: false, forceNew: true });
+    s.on("room.message", (p: { message: Msg }) => gen === this.generation && this.seen(p.message));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.once("connect", resolve);
+        s.once("connect_error", reject);
+      });
+      const info = (await s.timeout(10_000).emitWithAck("server.info", {})) as { worker: string };
+      await s.timeout(10_000).emitWithAck("room.join", this.lastId ? { room_id: this.room, last_message_id: this.lastId } : { room_id: this.room });
+      this.worker = info.worker;
+    } catch (err) {
+      this.generation++;
+      s.close();
+      throw err;
+    }
+    s.once("disconnect", () => gen === this.generation && this.onLost());
+    this.close = () => s.close();
+  }
+
+  private async openWs(): Promise<void> {
+    const gen = ++this.generation;
+    const q = this.lastId ? `?last_message_id=${this.lastId}` : "";
+    const ws = new WebSocket(`${this.url.replace(/^http/, "ws")}/ws/city/rooms/${this.room}${q}`);
+    let worker = "";
+    ws.on("message", (data) => {
+      if (gen !== this.generation) return;
+      const ev = JSON.parse(String(data)) as { event: string; message?: Msg; worker?: string };
+      if (ev.event === "room.message") this.seen(ev.message!);
+      if (ev.event === "server.info") worker = ev.worker!;
+    });
+    ws.on("error", () => {});
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.once("open", resolve);
+        ws.once("error", reject);
+      });
+      ws.send(JSON.stringify({ event: "server.info" }));
+      const deadline = Date.now() + 10_000;
+      while (!worker) {
+        if (Date.now() > deadline || ws.readyState !== WebSocket.OPEN) throw new Error("no server.info");
+        await sleep(10);
+      }
+      this.worker = worker;
+    } catch (err) {
+      this.generation++;
+      ws.terminate();
+      throw err;
+    }
+    ws.once("close", () => gen === this.generation && this.onLost());
+    this.close = () => ws.close();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.close?.();
+  }
+}
+
+describe("faults: an API worker killed with SIGKILL under load", function () {
+  this.timeout(90_000); // about 25 s idle; a replacement worker boots slowly on a loaded 2-core box
+  const run = Math.random().toString(36).slice(2, 8);
+  const alice = userToken(`u_wk_alice_${run}`);
+  const bob = userToken(`u_wk_bob_${run}`);
+  let srv: TestServer;
+
+  before(async () => {
+    srv = await startServer({ RATE_LIMIT_ENABLED: "false", BULLMQ_PREFIX: `city:test:${run}:bull` });
+    await waitForWorkers(srv.url);
+  });
+  after(async function () {
+    this.timeout(30_000);
+    await srv?.stop();
+  });
+
+  it("is replaced; its clients recover; no acknowledged message is lost and none is doubled", async () => {
+    const room = await freshRoom(srv.url, alice, "wk");
+    const before = await workerPids(srv.process.pid!);
+    expect([...before.keys()].sort()).to.deep.equal(["1", "2"]);
+
+    // Receivers of both kinds on both workers.
+    const receivers: Receiver[] = [];
+    for (const kind of ["sio", "ws"] as const) {
+      const workers = new Set<string>();
+      for (let i = 0; i < 10 && workers.size < 2; i++) {
+        const r = new Receiver(kind, srv.url, room);
+        await r.start();
+        if (workers.has(r.worker)) r.stop();
+        else {
+          workers.add(r.worker);
+          receivers.push(r);
+        }
+      }
+      expect(workers.size, `${kind} receivers on both workers`).to.equal(2);
+    }
+
+    // Senders: REST (new connection per request, so both workers serve) and Socket.IO on the
+    // worker about to die. An unacknowledged write is retried with the same client_message_id.
+    const acked = new Map<string, Msg>();
+    let sending = true;
+    const restSender = (async () => {
+      for (let i = 0; sending; i++) {
+        const cmid = `rest-${i}`;
+        for (let attempt = 0; ; attempt++) {
+          const res = await fetch(`${srv.url}/city/rooms/${room}/messages`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${alice}`, connection: "close" },
+            body: JSON.stringify({ body: `rest ${i}`, client_message_id: cmid }),
+          }).catch(() => undefined);
+          if (res && (res.status === 201 || res.status === 200)) {
+            acked.set(cmid, (await res.json()) as Msg);
+            break;
+          }
+          if (attempt > 100) throw new Error(`rest ${i} never acknowledged`);
+          await sleep(50);
+        }
+      }
+    })();
+    const sockSender = (async () => {
+      let s: Socket | undefined;
+      const connect = async () => {
+        for (;;) {
+          s?.close();
+          s = io(`${srv.url}/city/rooms`, { transports: ["websocket"], reconnection: false, forceNew: true, auth: { token: bob } });
+          const ok = await new Promise<boolean>((resolve) => {
+            s!.once("connect", () => resolve(true));
+            s!.once("connect_error", () => resolve(false));
+          });
+          if (ok) return;
+          await sleep(100);
+        }
+      };
+      await connect();
+      for (let i = 0; sending; i++) {
+        const cmid = `sio-${i}`;
+        for (let attempt = 0; ; attempt++) {
+          const ack = (await s!.timeout(2_000).emitWithAck("room.message.send", { room_id: room, body: `sio ${i}`, client_message_id: cmid }).catch(() => undefined)) as
+            | { event: string; message: Msg }
+            | undefined;
+          if (ack?.event === "room.message.ack") {
+            acked.set(cmid, ack.message);
+            break;
+          }
+          if (attempt > 50) throw new Error(`sio ${i} never acknowledged`);
+          if (!s!.connected) await connect();
+        }
+      }
+      s?.close();
+    })();
+
+    await sleep(1_000);
+    const victim = before.get("1")!;
+    process.kill(victim, "SIGKILL");
+    await sleep(2_500);
+    sending = false;
+    await Promise.all([restSender, sockSender]);
+
+    // The primary forked a replacement into slot 1, and it serves.
+    const deadline = Date.now() + 20_000;
+    let after = await workerPids(srv.process.pid!);
+    while (!(after.get("1") && after.get("1") !== victim)) {
+      if (Date.now() > deadline) throw new Error(`slot 1 was not replaced:\n${srv.output()}`);
+      await sleep(200);
+      after = await workerPids(srv.process.pid!);
+    }
+    expect(after.get("2")).to.equal(before.get("2"));
+    await waitForWorkers(srv.url, 2, 45_000); // a replacement boots slowly on a loaded machine
+
+    // The store: every acknowledged message once, no client_message_id twice, seqs contiguous.
+    const hist = await fetchAll(srv.url, room);
+    const total = hist.length;
+    expect(acked.size).to.be.greaterThan(10);
+    expect(hist.map((m) => m.seq)).to.deep.equal(Array.from({ length: total }, (_, i) => i + 1));
+    const cmids = hist.map((m) => m.client_message_id);
+    expect(new Set(cmids).size, "no client_message_id stored twice").to.equal(total);
+    for (const [cmid, m] of acked) {
+      const stored = hist.find((h) => h.client_message_id === cmid);
+      expect(stored, `acknowledged ${cmid}`).to.not.equal(undefined);
+      expect(stored!.id).to.equal(m.id);
+    }
+    expect(total).to.equal(acked.size); // nothing stored that nobody was told about, either
+
+    // Every receiver saw every message exactly once, in order, across its reconnects.
+    const lost = receivers.filter((r) => r.reconnects > 0);
+    expect(lost.length, "the killed worker's clients reconnected").to.be.at.least(2);
+    const want = Array.from({ length: total }, (_, i) => i + 1);
+    for (const r of receivers) {
+      const until = Date.now() + 10_000;
+      while (r.seqs.length < total && Date.now() < until) await sleep(50);
+    }
+    await sleep(300);
+    for (const r of receivers) expect(r.seqs, `${r.kind} (reconnects ${r.reconnects})`).to.deep.equal(want);
+    receivers.forEach((r) => r.stop());
+  });
+});
+
+/** The whole history, oldest first, paging backwards from the latest. */
+async function fetchAll(url: string, room: string): Promise<Msg[]> {
+  let out: Msg[] = [];
+  let before = "";
+  for (;;) {
+    const res = await api<Msg[]>(url, "GET", `/city/rooms/${room}/messages?limit=200${before ? `&before=${before}` : ""}`);
+    out = [...res.body, ...out];
+    if (res.body.length < 200) return out;
+    before = res.body[0]!.id;
+  }
+}
