@@ -13,15 +13,20 @@ export function replyText(body: unknown): string | undefined {
   if (!body || typeof body !== "object" || Array.isArray(body)) return undefined;
   const o = body as Record<string, unknown>;
   for (const f of [...REPLY_FIELDS, "reply_text"]) {
-    const v = o[f];
-    if (typeof v === "string" && v.length > 0) return v;
+    const v = storable(o[f]);
+    if (v) return v;
   }
   const message = o.message;
-  if (message && typeof message === "object") {
-    const content = (message as Record<string, unknown>).content;
-    if (typeof content === "string" && content.length > 0) return content;
-  }
+  if (message && typeof message === "object") return storable((message as Record<string, unknown>).content);
   return undefined;
+}
+
+/** A text PostgreSQL can store: no NUL (an agent's stray NUL made the whole turn a 500) and no
+ *  lone surrogate; undefined when nothing is left. */
+function storable(v: unknown): string | undefined {
+  if (typeof v !== "string") return undefined;
+  const s = v.replaceAll("\u0000", "").toWellFormed();
+  return s.length > 0 ? s : undefined;
 }
 
 /** HTTP body: the contract's fields and the deployed agents service's fields together. */
