@@ -28,11 +28,19 @@ import { createQueuesBoard } from "./http/admin/queues-board.js";
 import { createDocsRouter } from "./docs/docs-routes.js";
 import { createConsoleRouter } from "./console/console-routes.js";
 import { createRateLimiter, createRateLimits, type RateLimits } from "./ratelimit/index.js";
+import { createWorkerMetrics } from "./metrics/worker-metrics.js";
+import { createSharedMetrics } from "./metrics/shared-metrics.js";
+import { clusterScraper } from "./metrics/cluster-metrics.js";
+import { createMetricsRouter } from "./metrics/metrics-router.js";
+import { requestLog } from "./http/request-log.js";
+import { trackHttpRequests } from "./shutdown/http-drain.js";
 
 export interface App {
   readonly server: http.Server;
   readonly io: import("socket.io").Server;
   readonly logger: Logger;
+  /** Readiness answers 503 `draining` from now on; everything else is still served. */
+  markDraining(): void;
   /** Ordered shutdown: refuse new work, drain, close connections. */
   close(): Promise<void>;
 }
@@ -48,6 +56,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const db = createDatabase(config.databaseUrl, { applicationName: `city-api-${opts.workerId ?? "0"}` });
   const redis = createRedis(config.redisUrl, "commands");
   const verify = createTokenVerifier(config.jwt);
+  const metrics = createWorkerMetrics();
 
   const presence = createPresenceService({ redis, config: config.presence, onError: (err) => logger.warn({ err }, "presence store") });
   const rooms = createRoomsService({ repo: createRoomsRepo(db), online: presence });
@@ -83,15 +92,26 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   ];
   const koa = createHttpApp({
     logger,
+    first: [requestLog({ logger, observe: metrics.observeHttp })],
     verify,
     corsOrigins: config.corsOrigins,
     workerId: opts.workerId,
-    publicRouters: [createHealthRouter(probes, () => draining), createDocsRouter(), createConsoleRouter({ config, logger })],
+    publicRouters: [
+      createHealthRouter(probes, () => draining),
+      createMetricsRouter({
+        workers: clusterScraper(metrics.registry),
+        shared: createSharedMetrics({ redis, queues: queues.all, bullPrefix: config.queue.prefix }),
+        logger,
+      }),
+      createDocsRouter(),
+      createConsoleRouter({ config, logger }),
+    ],
     extra: [createQueuesBoard({ queues: queues.all, verify, adminToken: config.adminToken })],
     afterAuth: limits ? [limits.rest] : [],
     routers: [createRoomsRouter(rooms), createFeedRouter(feed), createPresenceRouter(presence), createSecondMeRouter({ service: secondme, invoker })],
   });
   const server = http.createServer(koa.callback());
+  const requests = trackHttpRequests(server);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   const realtime = await createRealtime(server, {
@@ -104,7 +124,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger,
     workerId: opts.workerId ?? String(process.pid),
     limits,
+    metrics: metrics.realtime,
   });
+  metrics.setSources({ realtime: () => realtime.stats(), heartbeats: () => presence.stats().heartbeats });
   // Second Me progress and late replies reach the user's sockets held by this worker.
   const notifications = await subscribeUserNotifications(replySub, (n) =>
     realtime.pushToUserLocal(n.userId, { ...n.payload, event: n.event }),
@@ -114,18 +136,25 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     server,
     io: realtime.io,
     logger,
+    markDraining() {
+      draining = true;
+    },
     async close() {
       draining = true;
+      // The worker forces what is left a little before the primary would kill it.
+      const timeoutMs = config.shutdown.timeoutMs;
+      const deadline = Date.now() + Math.max(timeoutMs / 2, timeoutMs - 3_000);
+      logger.info({ requests: requests.active }, "draining");
+      // In-flight requests finish (answered with Connection: close) while the sockets drain.
+      const requestsDone = requests.drain(deadline);
       await notifications.close();
-      await realtime.close();
+      await realtime.close(deadline);
       await presence.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      if ((await requestsDone).forced) logger.warn("HTTP requests still in flight at the shutdown deadline were cut off");
       await waiter.close();
       await queues.close();
       await Promise.all([db.close(), closeRedis(redis), closeRedis(bullConn), closeRedis(replySub)]);
+      logger.info("worker stopped");
     },
   };
 }

@@ -8,6 +8,9 @@ import { prepareDatabase } from "./boot.js";
 import { startPrimary } from "./cluster/primary.js";
 import { startJobsProcess } from "./jobs-process.js";
 import { ensureRedis } from "./infra/redis/dev-redis.js";
+import { serveClusterMetrics } from "./metrics/cluster-metrics.js";
+import { announceDraining } from "./shutdown/drain-notice.js";
+import { whereToConnect, withoutCredentials } from "./dev/where-to-connect.js";
 
 function configOrExit(): Config {
   try {
@@ -36,20 +39,48 @@ async function main(): Promise<void> {
     workers: config.webConcurrency,
     workerScript: path.resolve(import.meta.dirname, "worker.ts"),
     env: { DATABASE_URL: database.url },
+    shutdownTimeoutMs: config.shutdown.timeoutMs,
     log: (level, msg, extra) => logger[level](extra ?? {}, msg),
   });
+  serveClusterMetrics();
   logger.info({ port: primary.port, workers: config.webConcurrency }, `city backend listening on http://${config.host}:${primary.port}`);
 
   const jobs = process.env.CITY_JOBS === "off" ? undefined : startJobsProcess({ DATABASE_URL: database.url }, (level, msg) => logger[level](msg));
+  if (config.env !== "production") {
+    const agents = config.agents.transport === "nats" ? `over NATS at ${config.agents.natsUrl}` : config.agents.url;
+    const block = whereToConnect({
+      host: config.host,
+      port: primary.port,
+      env: config.env,
+      workers: config.webConcurrency,
+      database: config.databaseUrl ? withoutCredentials(config.databaseUrl) : `embedded, data in ${path.resolve(config.dataDir, "postgres")}`,
+      redis: `${withoutCredentials(config.redisUrl)}${redis ? ` (a development redis-server, data in ${path.resolve(config.dataDir, "redis")})` : ""}`,
+      agents: agents ?? "the stand-in, started by the job workers (AGENTS_CORE_URL is unset)",
+      jobs: Boolean(jobs),
+    });
+    process.stdout.write(`${block}\n`);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "shutting down");
+    const started = Date.now();
+    const { timeoutMs, delayMs } = config.shutdown;
+    logger.info({ signal, delayMs, timeoutMs }, "shutting down");
+    // The watchdog: a stop that hangs past every deadline below must still end the process.
+    setTimeout(() => {
+      logger.error("graceful stop did not finish in time; exiting");
+      process.exit(1);
+    }, delayMs + Math.max(timeoutMs, 30_000) + 15_000).unref();
+    // Readiness goes false at once; with SHUTDOWN_DELAY_MS, new connections are still accepted
+    // meanwhile so load balancers that probe /readyz move traffic away first.
+    announceDraining();
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     await Promise.all([primary.close(), jobs?.stop()]);
     await database.stop();
     await redis?.stop();
+    logger.info({ ms: Date.now() - started }, "stopped");
     process.exit(0);
   };
   process.once("SIGINT", () => void stop("SIGINT"));

@@ -4,9 +4,11 @@
 import { loadConfig } from "./config/config.js";
 import { createApp } from "./app.js";
 import { serveFromPrimary } from "./cluster/worker.js";
+import { onDrainingNotice } from "./shutdown/drain-notice.js";
 
 const config = loadConfig();
 const app = await createApp(config, { workerId: process.env.CITY_WORKER_ID ?? String(process.pid) });
+onDrainingNotice(() => app.markDraining());
 serveFromPrimary(app.server, () => app.close(), app.io);
 process.on("uncaughtException", (err) => {
   app.logger.fatal({ err }, "uncaught exception: the primary will replace this worker");

@@ -12,6 +12,7 @@ import { secondMeJobData, type SecondMeJobData, type SecondMeOutcome } from "../
 import type { SecondMeTurn } from "../src/secondme/secondme-turn.js";
 import { toWire } from "../src/secondme/shapes.js";
 import type { UserNotifier } from "../src/secondme/user-notifier.js";
+import { jobDurationsKey, recordJobDuration, type JobOutcome } from "../src/metrics/job-durations.js";
 import type { LaneGate } from "./secondme-lane-gate.js";
 
 export interface SecondMeJobResult {
@@ -33,9 +34,9 @@ export interface SecondMeProcessorDeps {
 const RESULT_GRACE_MS = 60_000;
 
 export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<SecondMeJobData, SecondMeJobResult> {
-  const log = deps.logger.child({ module: "secondme-job" });
+  const jobLog = deps.logger.child({ module: "secondme-job" });
   // Notifications are best effort: a lost status must never fail or slow the turn.
-  const quietly = (p: Promise<void>) => void p.catch((err: unknown) => log.warn({ err: (err as Error).message }, "notify failed"));
+  const quietly = (p: Promise<void>) => void p.catch((err: unknown) => jobLog.warn({ err: (err as Error).message }, "notify failed"));
 
   const deliver = (job: Job<SecondMeJobData>, d: SecondMeJobData, value: SecondMeOutcome) =>
     publishReply(deps.redis, { jobId: job.id!, replyTo: d.replyTo, value, keepMs: d.deadline - Date.now() + RESULT_GRACE_MS });
@@ -44,6 +45,14 @@ export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<
     const parsed = secondMeJobData.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError("secondme job data is invalid");
     const d = parsed.data;
+    // Every line of this job carries the HTTP request id it came from (X-Request-Id).
+    const log = jobLog.child({ reqId: d.reqId, jobId: job.id });
+    const started = Date.now();
+    const measure = (outcome: JobOutcome) => {
+      const ms = Date.now() - started;
+      recordJobDuration(deps.redis, jobDurationsKey(job.prefix, job.queueName), outcome, ms / 1000).catch(() => {});
+      return ms;
+    };
     await deps.gate.enter(job, token, d.userId);
     quietly(deps.notifier.notify(d.userId, "secondme.status", { request_id: d.messageId, state: "thinking" }));
 
@@ -68,11 +77,13 @@ export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<
         );
       }
       quietly(deps.notifier.notify(d.userId, "secondme.status", { request_id: d.messageId, state: "done" }));
+      log.info({ requestId: d.messageId, ms: measure("completed"), late, attempt: job.attemptsMade + 1 }, "Second Me job done");
       return { reply_id: reply.id, late };
     } catch (err) {
       const retryable = err instanceof AgentsCoreError ? err.retryable : isUnavailable(err);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (retryable && !lastAttempt) {
+        measure("retried");
         log.warn({ requestId: d.messageId, attempt: job.attemptsMade + 1, err: (err as Error).message }, "Second Me attempt failed; retrying");
         throw err;
       }
@@ -80,6 +91,7 @@ export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<
       if (appErr.code === "internal") log.error({ err, requestId: d.messageId }, "Second Me job failed");
       else log.warn({ requestId: d.messageId, code: appErr.code, err: (err as Error).message }, "Second Me job failed");
       await deps.gate.leave(d.userId, job.id!);
+      measure("failed");
       const retryAfter = appErr.details?.retryAfter;
       const error = { code: appErr.code, message: appErr.message, ...(typeof retryAfter === "number" ? { retryAfter } : {}) };
       await deliver(job, d, { ok: false, error });

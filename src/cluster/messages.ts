@@ -4,6 +4,8 @@
 
 /** Worker → primary: the worker has installed its handlers and may be given connections. */
 export const READY = "city:ready";
+/** Worker → primary: this worker is shutting down (on its own, e.g. a signal): send it no more connections. */
+export const STOPPING = "city:stopping";
 /** Primary → worker: a whole TCP connection (sent as the handle) plus the bytes already read. */
 export const CONNECTION = "city:connection";
 /** Primary → worker: run the graceful shutdown, then exit. */

@@ -2,7 +2,7 @@
 // in the same slot when they die unexpectedly, and stopped gracefully on shutdown.
 import cluster, { type Worker } from "node:cluster";
 import type { Log } from "./front-door.js";
-import { ENV_WORKER_ID, READY, SHUTDOWN, cmdOf, type ShutdownMessage } from "./messages.js";
+import { ENV_WORKER_ID, READY, SHUTDOWN, STOPPING, cmdOf, type ShutdownMessage } from "./messages.js";
 import { closeStrandedHandles } from "./stranded-handles.js";
 
 export interface WorkerPoolOptions {
@@ -16,6 +16,8 @@ interface Slot {
   readonly id: number;
   worker?: Worker;
   ready: boolean;
+  /** The worker said it is shutting down: it gets no new connections. */
+  stopping?: boolean;
   forkedAt: number;
 }
 
@@ -47,7 +49,7 @@ export class WorkerPool {
     if (this.stopping) return undefined;
     for (let i = 0; i < this.slots.length; i++) {
       const slot = this.slots[(this.next + i) % this.slots.length]!;
-      if (slot.ready && slot.worker?.isConnected()) {
+      if (slot.ready && !slot.stopping && slot.worker?.isConnected()) {
         this.next = (this.next + i + 1) % this.slots.length;
         return slot.worker;
       }
@@ -85,8 +87,10 @@ export class WorkerPool {
     const worker = cluster.fork({ ...env, [ENV_WORKER_ID]: String(slot.id) });
     slot.worker = worker;
     slot.ready = false;
+    slot.stopping = false;
     slot.forkedAt = Date.now();
     worker.on("message", (message: unknown) => {
+      if (cmdOf(message) === STOPPING && slot.worker === worker) slot.stopping = true;
       if (cmdOf(message) !== READY || slot.worker !== worker) return;
       slot.ready = true;
       this.opts.log("info", "worker ready", { slot: slot.id, pid: worker.process.pid });

@@ -6,7 +6,7 @@ import net from "node:net";
 import type { IncomingMessage, RequestListener, Server as HttpServer, ServerResponse } from "node:http";
 import { setupWorker } from "@socket.io/sticky";
 import type { Server as IoServer } from "socket.io";
-import { CONNECTION, READY, SHUTDOWN, cmdOf, type ConnectionMessage, type ReadyMessage } from "./messages.js";
+import { CONNECTION, READY, SHUTDOWN, STOPPING, cmdOf, type ConnectionMessage, type ReadyMessage } from "./messages.js";
 import { frontDoorFromEnv, isMisrouted, reroute } from "./reroute.js";
 
 /**
@@ -26,6 +26,8 @@ export function serveFromPrimary(server: HttpServer, onShutdown: () => Promise<v
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
+    // Connections the primary would still hand over could not be served for long.
+    send({ cmd: STOPPING }, undefined, {}, () => {});
     try {
       await onShutdown();
       process.exit(0);

@@ -18,6 +18,14 @@ export interface Config {
   readonly defaultRooms: readonly string[];
   readonly dataDir: string;
   readonly logLevel: string;
+  readonly shutdown: {
+    /** How long a graceful stop may take: workers force what is left at this deadline, and the
+     *  primary kills a worker still alive after it. */
+    readonly timeoutMs: number;
+    /** On SIGTERM, how long readiness answers 503 before new connections are refused (for load
+     *  balancers that probe /readyz); 0 refuses at once. */
+    readonly delayMs: number;
+  };
   readonly presence: {
     /** TTL of presence:user:{id}; 40 s by contract, shortened only by tests. */
     readonly ttlSeconds: number;
@@ -191,6 +199,10 @@ export function loadConfig(env: Env = process.env): Config {
     defaultRooms: rooms.length ? rooms : DEFAULT_ROOMS,
     dataDir: str(env, "DATA_DIR") ?? ".data",
     logLevel: str(env, "LOG_LEVEL") ?? (nodeEnv === "test" ? "warn" : "info"),
+    shutdown: {
+      timeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 15_000, 1_000, 600_000),
+      delayMs: int(env, "SHUTDOWN_DELAY_MS", 0, 0, 600_000),
+    },
     presence: {
       ttlSeconds: int(env, "PRESENCE_TTL_SECONDS", 40, 1, 3600),
       sweepIntervalMs: int(env, "PRESENCE_SWEEP_INTERVAL_MS", 10_000, 100, 600_000),

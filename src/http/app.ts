@@ -22,6 +22,8 @@ export interface HttpAppDeps {
   readonly extra?: readonly Koa.Middleware[];
   /** Middleware that needs the caller's identity, run after authentication (rate limits). */
   readonly afterAuth?: readonly Koa.Middleware[];
+  /** Middleware mounted before everything else (the request log: request id, latency). */
+  readonly first?: readonly Koa.Middleware[];
   /** A value for the X-City-Worker header, so tests and operators can see which worker answered. */
   readonly workerId?: string;
 }
@@ -34,6 +36,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   // added); earlier entries are whatever the client sent, and per-IP limits must not trust them.
   const app = new Koa({ proxy: true, maxIpsCount: 1 });
   app.silent = true;
+  for (const m of deps.first ?? []) app.use(m);
   if (deps.workerId) {
     const id = deps.workerId;
     app.use(async (ctx, next) => {

@@ -37,7 +37,7 @@ export function errorMiddleware(logger: Logger) {
       }
     } catch (raw) {
       const err = raw instanceof AppError ? raw : (fromHttpError(raw as never) ?? toAppError(raw));
-      if (err.status >= 500) logger.error({ err: raw, path: ctx.path, method: ctx.method }, "request failed");
+      if (err.status >= 500) logger.error({ err: raw, path: ctx.path, method: ctx.method, reqId: (ctx.state as { reqId?: string }).reqId }, "request failed");
       ctx.status = err.status;
       ctx.type = "application/json";
       ctx.body = errorBody(err);

@@ -15,6 +15,9 @@ import { bindRoomsNamespace, ROOMS_NAMESPACE } from "./socketio/rooms-namespace.
 import { bindPresenceNamespace, PRESENCE_NAMESPACE, userRoom } from "./socketio/presence-namespace.js";
 import { attachWsShim } from "./ws/ws-shim.js";
 import type { ServerEvent } from "./protocol/outbound.js";
+import { InFlight } from "./in-flight.js";
+import type { RealtimeMetrics, RealtimeStats } from "./realtime-metrics.js";
+import { ROOM_ID_RE } from "../rooms/room-model.js";
 
 export interface RealtimeDeps {
   readonly redisUrl: string;
@@ -27,19 +30,35 @@ export interface RealtimeDeps {
   readonly workerId: string;
   /** Per-author message limits (src/ratelimit); none means unlimited. */
   readonly limits?: RoomsHandlerDeps["limits"];
+  /** Counts events in and deliveries out (src/metrics); none means unmeasured. */
+  readonly metrics?: RealtimeMetrics;
 }
 
 export async function createRealtime(server: http.Server, deps: RealtimeDeps) {
   const logger = deps.logger.child({ module: "realtime" });
-  const hub = new RoomHub(deps.rooms, logger);
+  const metrics = deps.metrics;
+  const hub = new RoomHub(deps.rooms, logger, metrics ? (protocol, event, n) => metrics.delivered(protocol, event, n) : undefined);
   const ioServer = createIoServer(server, {
     redisUrl: deps.redisUrl,
     corsOrigins: deps.corsOrigins,
     verify: deps.verify,
     onRedisReconnect: () => hub.resyncAll(),
   });
-  const handleRoom = createRoomsHandler({ rooms: deps.rooms, hub, logger, limits: deps.limits });
-  const presence = createPresenceHandler({ presence: deps.presence, allowAnonymous: deps.allowAnonymousPresence, logger });
+  // Every inbound event passes through `inFlight`, so a shutdown can finish them before closing.
+  const inFlight = new InFlight();
+  const roomsProtocol = createRoomsHandler({ rooms: deps.rooms, hub, logger, limits: deps.limits });
+  const handleRoom: typeof roomsProtocol = (conn, name, payload, ack) => {
+    metrics?.eventIn(name);
+    return inFlight.run(conn, name, payload, ack, () => roomsProtocol(conn, name, payload, ack));
+  };
+  const presenceProtocol = createPresenceHandler({ presence: deps.presence, allowAnonymous: deps.allowAnonymousPresence, logger });
+  const presence: typeof presenceProtocol = {
+    ...presenceProtocol,
+    onEvent: (conn, name, payload, ack) => {
+      metrics?.eventIn(name);
+      return inFlight.run(conn, name, payload, ack, () => presenceProtocol.onEvent(conn, name, payload, ack));
+    },
+  };
 
   const roomsNsp = ioServer.io.of(ROOMS_NAMESPACE);
   roomsNsp.use(ioServer.authenticate);
@@ -52,7 +71,10 @@ export async function createRealtime(server: http.Server, deps: RealtimeDeps) {
 
   // Committed room writes reach every subscriber through the hub.
   deps.rooms.setEventSink({
-    message: (message) => hub.publish({ event: "room.message", room_id: message.room_id, message }),
+    message: (message) => {
+      metrics?.messageIn();
+      hub.publish({ event: "room.message", room_id: message.room_id, message });
+    },
     joined: (roomId, userId) => hub.publish({ event: "room.join", room_id: roomId, user_id: userId }),
     left: (roomId, userId) => hub.publish({ event: "room.leave", room_id: roomId, user_id: userId }),
   });
@@ -82,7 +104,31 @@ export async function createRealtime(server: http.Server, deps: RealtimeDeps) {
       roomsNsp.local.to(userRoom(userId)).emit(ev.event, ev);
       ws.toUser(userId, ev);
     },
-    async close() {
+    /** Connections and room subscriptions of this worker, for metrics. */
+    stats(): RealtimeStats {
+      const connections: RealtimeStats["connections"][number][] = [];
+      for (const nsp of [roomsNsp, presenceNsp]) {
+        const byTransport = new Map<string, number>([["polling", 0], ["websocket", 0]]);
+        for (const socket of nsp.sockets.values()) {
+          const t = socket.conn.transport.name;
+          byTransport.set(t, (byTransport.get(t) ?? 0) + 1);
+        }
+        for (const [transport, count] of byTransport) connections.push({ protocol: "socket.io", namespace: nsp.name, transport, count });
+      }
+      connections.push({ protocol: "ws", namespace: ROOMS_NAMESPACE, transport: "websocket", count: ws.clientCount - ws.presenceCount });
+      connections.push({ protocol: "ws", namespace: PRESENCE_NAMESPACE, transport: "websocket", count: ws.presenceCount });
+      let sioRooms = 0;
+      for (const [room, members] of roomsNsp.adapter.rooms) if (ROOM_ID_RE.test(room)) sioRooms += members.size;
+      return { connections, roomSubscriptions: { "socket.io": sioRooms, ws: hub.wsSubscriptionCount() } };
+    },
+    /**
+     * Graceful close (CONTRACT §1): new inbound events are refused, those in flight finish (until
+     * `deadline`, epoch ms) so their acks go out, then every client is told to reconnect (raw ws:
+     * close 1012; Socket.IO: the transport is closed, which clients answer by reconnecting).
+     */
+    async close(deadline = Date.now()) {
+      inFlight.refuse();
+      if (!(await inFlight.settled(deadline))) logger.warn({ pending: inFlight.size }, "socket events still in flight at the shutdown deadline");
       await transitions?.close().catch(() => {});
       await closeRedis(subscriber);
       await ws.close();

@@ -8,6 +8,10 @@ import type { Logger } from "../core/logger.js";
 import { RoomStream, type StreamSource } from "./room-stream.js";
 import type { RoomBroadcast } from "./protocol/outbound.js";
 import { fanOut, type WsMember } from "./fan-out.js";
+import type { RealtimeProtocol } from "./realtime-metrics.js";
+
+/** Told how many clients of this worker each live room event reached (for metrics). */
+export type OnDeliver = (protocol: RealtimeProtocol, event: string, recipients: number) => void;
 
 
 export interface HubTransport {
@@ -30,6 +34,7 @@ export class RoomHub {
   constructor(
     private readonly source: StreamSource,
     private readonly logger: Logger,
+    private readonly onDeliver?: OnDeliver,
   ) {}
 
   attach(transport: HubTransport): void {
@@ -105,6 +110,13 @@ export class RoomHub {
     for (const s of this.streams.values()) void s.resync();
   }
 
+  /** Live raw-ws (connection, room) subscriptions on this worker. */
+  wsSubscriptionCount(): number {
+    let n = 0;
+    for (const set of this.ws.values()) n += set.size;
+    return n;
+  }
+
   close(): void {
     for (const s of this.streams.values()) s.close();
     this.streams.clear();
@@ -143,5 +155,10 @@ export class RoomHub {
     this.transport?.emitLocal(roomId, event);
     const members = this.ws.get(roomId);
     if (members?.size) fanOut(members, event);
+    if (this.onDeliver) {
+      const sockets = this.transport?.localSocketCount(roomId) ?? 0;
+      if (sockets) this.onDeliver("socket.io", event.event, sockets);
+      if (members?.size) this.onDeliver("ws", event.event, members.size);
+    }
   }
 }

@@ -34,7 +34,8 @@ export function createSecondMeInvoker(deps: SecondMeInvokerDeps) {
   const log = deps.logger.child({ module: "secondme-invoker" });
 
   return {
-    async invoke(userId: string, prompt: string): Promise<InvokeResult> {
+    /** `reqId`: the HTTP request id, carried into the job and its log lines. */
+    async invoke(userId: string, prompt: string, opts: { reqId?: string } = {}): Promise<InvokeResult> {
       const messageId = newId.secondmeMessage();
       const data: SecondMeJobData = {
         userId,
@@ -43,6 +44,7 @@ export function createSecondMeInvoker(deps: SecondMeInvokerDeps) {
         replyId: newId.secondmeMessage(),
         replyTo: deps.waiter.channel,
         deadline: Date.now() + deps.timeoutMs,
+        ...(opts.reqId ? { reqId: opts.reqId } : {}),
       };
       const pending = deps.waiter.wait<SecondMeOutcome>(messageId, deps.timeoutMs);
       // `queued` goes out first on the queue's connection, so it reaches the user's sockets before
@@ -58,7 +60,7 @@ export function createSecondMeInvoker(deps: SecondMeInvokerDeps) {
         // A lane entry without its job would hold the user's later prompts until the worker
         // finds it stale; take it back now if Redis lets us.
         await deps.lanes.leave(userId, messageId).catch(() => {});
-        log.error({ err: (err as Error).message, requestId: messageId }, "could not enqueue a Second Me job");
+        log.error({ err: (err as Error).message, requestId: messageId, reqId: opts.reqId }, "could not enqueue a Second Me job");
         const error = { code: "unavailable", message: "The Second Me queue is unavailable; try again shortly" };
         deps.notifier.notify(userId, "secondme.status", { request_id: messageId, state: "failed", error }).catch(() => {});
         throw new AppError("unavailable", error.message);

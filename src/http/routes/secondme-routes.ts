@@ -23,7 +23,7 @@ export function createSecondMeRouter(deps: SecondMeRouterDeps): Router {
   router.post("/secondme/invoke", async (ctx) => {
     const { userId } = requireUser(ctx);
     const { prompt } = parseInput(invokeInput, ctx.request.body);
-    const { reply, history } = await deps.invoker.invoke(userId, prompt);
+    const { reply, history } = await deps.invoker.invoke(userId, prompt, { reqId: (ctx.state as { reqId?: string }).reqId });
     // `response` too: the existing front end reads it (§10), on every prefix.
     ctx.body = { reply, response: reply, history };
   });

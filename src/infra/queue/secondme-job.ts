@@ -16,6 +16,8 @@ export const secondMeJobData = z.object({
   replyTo: z.string().min(1).max(256),
   /** When the caller stops waiting (epoch ms); the result is kept at least until then. */
   deadline: z.number().int().positive(),
+  /** The HTTP request's X-Request-Id, so the job's log lines carry it (`reqId`). */
+  reqId: z.string().max(128).optional(),
 });
 
 export type SecondMeJobData = z.infer<typeof secondMeJobData>;

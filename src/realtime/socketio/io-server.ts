@@ -73,8 +73,9 @@ export function createIoServer(httpServer: http.Server, opts: IoServerOptions) {
   return {
     io,
     authenticate,
+    /** Clients reconnect (elsewhere): io.close() closes each engine connection, which a client
+     *  treats as a lost transport. disconnectSockets(true) would tell them to stay away. */
     async close() {
-      io.local.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await Promise.all([closeRedis(pub), closeRedis(sub)]);
     },

@@ -237,5 +237,9 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
     get clientCount() {
       return wss.clients.size;
     },
+    /** Of clientCount, those on the presence path. */
+    get presenceCount() {
+      return presenceMembers.size;
+    },
   };
 }
