@@ -170,6 +170,12 @@ export const REST_OPERATIONS: readonly RestOperation[] = [
     responses: { 200: { description: "Ready", schema: wire.readinessSchema }, 503: { description: "Not ready", schema: wire.readinessSchema } },
   },
   {
+    method: "GET", path: "/metrics", id: "metrics", tag: "operations", auth: "none",
+    summary: "Prometheus metrics of the whole API cluster (text exposition format 0.0.4)",
+    responses: { 200: { description: "Metrics", mediaType: "text/plain" } },
+    errors: [503],
+  },
+  {
     method: "GET", path: "/admin/queues", id: "queuesBoard", tag: "operations", auth: "admin",
     summary: "bull-board (HTML), for admins",
     description: "A browser may pass ?token= once; it is kept in an HttpOnly cookie scoped to the board.",
