@@ -1,0 +1,39 @@
+// A child process of the connections scenario: opens N idle connections of one kind and holds
+// them until told to close. A process of its own per set, so the runner's file-descriptor limit
+// is not shared by 20,000+ client sockets, and the server's RSS is what gets measured.
+// argv[2]: JSON {kind: "sio" | "ws", base, rooms: string[], tokens: boolean, n, userPrefix}
+import { userToken } from "../../test/support/tokens.js";
+import { connectSio, connectWs, openMany } from "../lib/clients.js";
+
+interface Spec {
+  kind: "sio" | "ws";
+  base: string;
+  rooms: string[];
+  tokens: boolean;
+  n: number;
+  userPrefix: string;
+}
+
+const spec = JSON.parse(process.argv[2]!) as Spec;
+const token = (i: number) => (spec.tokens ? userToken(`${spec.userPrefix}${i}`) : undefined);
+const wsBase = spec.base.replace(/^http/, "ws");
+
+const closers = await openMany(spec.n, 100, async (i) => {
+  const room = spec.rooms[i % spec.rooms.length]!;
+  const t = token(i);
+  if (spec.kind === "sio") {
+    const s = await connectSio(`${spec.base}/city/rooms`, t ? { token: t } : {});
+    await s.timeout(120_000).emitWithAck("room.join", { room_id: room });
+    s.offAny();
+    return () => s.close();
+  }
+  const w = await connectWs(`${wsBase}/ws/city/rooms/${room}${t ? `?token=${t}` : ""}`);
+  return () => w.terminate();
+});
+process.send!({ ready: closers.length });
+process.on("message", (m) => {
+  if (m === "close") {
+    for (const c of closers) c();
+    setTimeout(() => process.exit(0), 500);
+  }
+});
