@@ -1,6 +1,7 @@
 // Reads the first bytes of a new connection in the primary, just enough to route it, then stops
 // reading so that no byte is consumed that the worker taking over the connection would need.
 import type { Socket } from "node:net";
+import { rawErrorResponse } from "../http/raw-error.js";
 import { MAX_HEAD_BYTES, MAX_REQUEST_LINE_BYTES, headComplete, needsSticky, requestTarget } from "./request-head.js";
 
 /**
@@ -17,8 +18,8 @@ export interface Sniffed {
 
 /**
  * Calls `done` once the request line is in (and, for a sticky request, the whole head, because
- * @socket.io/sticky decides from its first chunk whether a body follows). Destroys the socket if
- * the request line or head is too long, too slow, or the peer goes away.
+ * @socket.io/sticky decides from its first chunk whether a body follows). Answers 414/431 when the
+ * request line or head is too long; destroys the socket when it is too slow or the peer goes away.
  */
 export function sniffRequest(socket: Socket, done: (sniffed: Sniffed) => void): void {
   let bytes: Buffer = Buffer.alloc(0);
@@ -28,16 +29,22 @@ export function sniffRequest(socket: Socket, done: (sniffed: Sniffed) => void): 
     socket.off("data", onData);
     socket.off("close", stop);
   };
+  const refuse = (response: string) => {
+    stop();
+    stopReading(socket);
+    socket.end(response);
+  };
   const onData = (chunk: Buffer) => {
     bytes = bytes.length === 0 ? chunk : Buffer.concat([bytes, chunk]);
     const target = requestTarget(bytes);
+    // Too long: a clear JSON answer rather than a reset the client cannot explain.
     if (target === undefined) {
-      if (bytes.length > MAX_REQUEST_LINE_BYTES) socket.destroy();
+      if (bytes.length > MAX_REQUEST_LINE_BYTES) refuse(rawErrorResponse("uri_too_long", `The request line is over ${MAX_REQUEST_LINE_BYTES} bytes`));
       return;
     }
     const sticky = needsSticky(target);
     if (sticky && !headComplete(bytes)) {
-      if (bytes.length > MAX_HEAD_BYTES) socket.destroy();
+      if (bytes.length > MAX_HEAD_BYTES) refuse(rawErrorResponse("headers_too_large", `The request head is over ${MAX_HEAD_BYTES} bytes`));
       return;
     }
     stop();

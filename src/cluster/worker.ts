@@ -6,6 +6,7 @@ import net from "node:net";
 import type { IncomingMessage, RequestListener, Server as HttpServer, ServerResponse } from "node:http";
 import { setupWorker } from "@socket.io/sticky";
 import type { Server as IoServer } from "socket.io";
+import { answerClientErrors } from "../http/raw-error.js";
 import { CONNECTION, READY, SHUTDOWN, STOPPING, cmdOf, type ConnectionMessage, type ReadyMessage } from "./messages.js";
 import { frontDoorFromEnv, isMisrouted, reroute } from "./reroute.js";
 
@@ -19,6 +20,7 @@ export function serveFromPrimary(server: HttpServer, onShutdown: () => Promise<v
   if (io && io.httpServer !== server) throw new Error("io must be attached to the server given");
 
   trackConnections(server);
+  answerClientErrors(server);
   installSticky(server, io);
   wrapRequests(server, io);
 

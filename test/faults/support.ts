@@ -179,13 +179,14 @@ export async function rssKiB(pid: number): Promise<number> {
 }
 
 /** Row counts of every city table, to prove rejected input wrote nothing. */
-export async function rowCounts(url: string): Promise<Record<string, number>> {
+const TABLES = ["city_rooms", "city_room_messages", "city_feed_events", "city_room_members", "secondme_sessions", "secondme_messages"] as const;
+
+export async function rowCounts(url: string): Promise<Record<(typeof TABLES)[number], number>> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const tables = ["city_rooms", "city_room_messages", "city_feed_events", "city_room_members", "secondme_sessions", "secondme_messages"];
-    const out: Record<string, number> = {};
-    for (const t of tables) out[t] = Number((await c.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n);
+    const out = {} as Record<(typeof TABLES)[number], number>;
+    for (const t of TABLES) out[t] = Number((await c.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n);
     return out;
   } finally {
     await c.end();
