@@ -9,7 +9,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run db:generate && npm run typecheck
+RUN npm run db:generate && npm run typecheck && npm run console:build
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
@@ -24,6 +24,7 @@ COPY --from=build --chown=node:node /app/package.json /app/tsconfig.json ./
 COPY --from=build --chown=node:node /app/prisma ./prisma
 COPY --from=build --chown=node:node /app/src ./src
 COPY --from=build --chown=node:node /app/workers ./workers
+COPY --from=build --chown=node:node /app/dist/console ./dist/console
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
