@@ -10,7 +10,7 @@ import { agentToken, userToken, TEST_JWT_SECRET } from "../support/tokens.js";
 import jwt from "jsonwebtoken";
 
 describe("realtime: bad frames, auth and floods", function () {
-  this.timeout(60_000);
+  this.timeout(180_000); // the cluster starts slowly on a loaded 2-core machine
   let srv: TestServer;
   const tok = userToken("u_frames");
   let room: string;

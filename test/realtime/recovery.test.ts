@@ -11,7 +11,7 @@ const post = (srv: TestServer, room: string, token: string, body: string) =>
   api<{ id: string; seq: number }>(srv.url, "POST", `/city/rooms/${room}/messages`, { token, body: { body } });
 
 describe("realtime: recovery and several machines", function () {
-  this.timeout(60_000);
+  this.timeout(180_000); // the cluster starts slowly on a loaded 2-core machine
   let a: TestServer;
   let b: TestServer;
   const tok = userToken("u_recover", { name: "Recover" });

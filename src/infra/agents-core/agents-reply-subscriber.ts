@@ -82,6 +82,9 @@ export async function subscribeAgentReplies(opts: AgentRepliesOptions): Promise<
       if (reply) post(reply); // replies to other channels (Second Me, DMs) are not ours to post
     },
   });
+  // The server knows the subscription only once it has read it: replies published before that
+  // would be lost, so do not report ready until a round trip confirms it.
+  await nc.flush();
   return {
     async close() {
       sub.unsubscribe();
