@@ -65,7 +65,8 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
   }
 
   async function dispatch(conn: RoomsConnection, name: string, payload: unknown, ack?: Ack): Promise<void> {
-    const schema = ROOM_EVENTS[name as keyof typeof ROOM_EVENTS];
+    // Own keys only: an event named "constructor" or "valueOf" must not find Object.prototype's.
+    const schema = Object.hasOwn(ROOM_EVENTS, name) ? ROOM_EVENTS[name as keyof typeof ROOM_EVENTS] : undefined;
     if (!schema) throw new AppError("validation_failed", `Unknown event "${String(name).slice(0, 60)}"`, { field: "event" });
     const parsed = schema.safeParse(payload);
     if (!parsed.success) {
