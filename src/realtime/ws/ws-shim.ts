@@ -41,9 +41,19 @@ type Route = { kind: "rooms"; roomId: string } | { kind: "presence" };
 
 function route(pathname: string): Route | undefined {
   const m = /^\/ws\/city\/rooms\/([^/]+)\/?$/.exec(pathname);
-  if (m) return { kind: "rooms", roomId: decodeURIComponent(m[1]!) };
+  if (m) return { kind: "rooms", roomId: safeDecode(m[1]!) };
   if (/^\/ws\/city\/presence\/?$/.test(pathname)) return { kind: "presence" };
   return undefined;
+}
+
+/** A malformed escape (`%FF`, `%`) threw out of the upgrade handler and took the worker down;
+ *  it stays undecoded instead, which no room id matches (404). */
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
@@ -88,7 +98,12 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
   pinger.unref();
 
   server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? "/", "http://x");
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://x");
+    } catch {
+      return refuse(socket, 400, "validation_failed", "Malformed request target"); // "//[" and the like
+    }
     if (url.pathname.startsWith("/socket.io/")) return; // engine.io's own upgrade handler
     void (async () => {
       const { path, dialect } = stripPrefix(url.pathname);
@@ -110,7 +125,11 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
         if (r.kind === "rooms") serveRooms(ws, identity, dialect, r.roomId, url.searchParams.get("last_message_id") ?? undefined);
         else servePresence(ws, identity, dialect);
       });
-    })();
+    })().catch((err: unknown) => {
+      // Whatever went wrong, it ends this upgrade, not the worker.
+      deps.logger.error({ err, path: url.pathname }, "websocket upgrade failed");
+      if (!socket.destroyed) refuse(socket, 500, "internal", "Internal server error");
+    });
   });
 
   function baseConnection(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect): Connection & WsMember {
