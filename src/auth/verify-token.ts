@@ -1,5 +1,6 @@
 // Verifies a bearer JWT into an Identity. Each key accepts exactly one algorithm (HS256 for the
 // secret, RS256 for the public key), which refuses `alg: none` and HS/RS confusion.
+import { createPublicKey, createSecretKey, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { AppError } from "../core/errors.js";
 import type { Identity } from "./identity.js";
@@ -26,16 +27,30 @@ function displayNameClaim(v: unknown): string | undefined {
   return clean ? [...clean].slice(0, 100).join("").trim() : undefined;
 }
 
+/** Key material turned into a KeyObject once. Given a string, jsonwebtoken does this on every
+ *  verify, and for an HMAC secret it first tries (and fails) to parse it as a public key: that
+ *  exception was the largest single cost of an authenticated request. */
+function keyObject(material: string | undefined, kind: "secret" | "public"): KeyObject | string | undefined {
+  if (material === undefined) return undefined;
+  try {
+    return kind === "secret" ? createSecretKey(Buffer.from(material)) : createPublicKey(material);
+  } catch {
+    return material; // unusable key material: verify refuses tokens as it did before
+  }
+}
+
 export function createTokenVerifier(keys: JwtKeys): TokenVerifier {
+  const secret = keyObject(keys.secret, "secret");
+  const publicKey = keyObject(keys.publicKey, "public");
   return (token) => {
     if (typeof token !== "string" || token.length === 0 || token.length > 8192) {
       throw new AppError("unauthorized", "Missing or malformed token");
     }
     const decoded = jwt.decode(token, { complete: true });
     const alg = decoded && typeof decoded === "object" ? decoded.header?.alg : undefined;
-    let key: string | undefined;
-    if (alg === "HS256") key = keys.secret;
-    else if (alg === "RS256") key = keys.publicKey;
+    let key: KeyObject | string | undefined;
+    if (alg === "HS256") key = secret;
+    else if (alg === "RS256") key = publicKey;
     if (!key) throw new AppError("unauthorized", "Invalid token");
     let claims: jwt.JwtPayload;
     try {
