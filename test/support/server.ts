@@ -2,6 +2,7 @@
 // primary with its front door and WEB_CONCURRENCY (2) workers, on a free port, against the run's
 // test database and the machine's Redis. Returns its base URL.
 import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { TEST_JWT_SECRET } from "./tokens.js";
@@ -59,6 +60,34 @@ async function waitReady(url: string, child: ChildProcess, out: () => string, ti
   throw new Error(`server did not become ready within ${timeoutMs} ms:\n${out()}`);
 }
 
+/** Which worker answers /healthz on a fresh connection (the X-City-Worker header). */
+function workerOnNewConnection(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/healthz", agent: false, timeout: 5_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200 ? (res.headers["x-city-worker"] as string | undefined) : undefined);
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(undefined));
+  });
+}
+
+/**
+ * /readyz answers as soon as one worker is up; the others may still be starting, and until they
+ * are every connection goes to the first. The primary hands new connections round-robin to ready
+ * workers, so once `count` different workers answered, all of them serve.
+ */
+async function waitAllWorkers(port: number, count: number, out: () => string, timeoutMs: number): Promise<void> {
+  const seen = new Set<string>();
+  const deadline = Date.now() + timeoutMs;
+  while (seen.size < count) {
+    if (Date.now() > deadline) throw new Error(`only workers ${[...seen].join(", ")} of ${count} answered within ${timeoutMs} ms:\n${out()}`);
+    const worker = await workerOnNewConnection(port);
+    if (worker) seen.add(worker);
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function startServer(extra: Record<string, string> = {}): Promise<TestServer> {
   const port = extra.PORT ? Number(extra.PORT) : await freePort();
   const env = { ...process.env, ...testEnv(extra), PORT: String(port) };
@@ -72,6 +101,7 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitReady(url, child, () => log, 90_000);
+    await waitAllWorkers(port, Number((env as NodeJS.ProcessEnv).WEB_CONCURRENCY) || 1, () => log, 60_000);
   } catch (err) {
     child.kill("SIGKILL");
     throw err;
