@@ -44,9 +44,9 @@ describe("ops: /metrics", function () {
   it("answers Prometheus text at every prefix without a token", async () => {
     for (const prefix of ["", "/api", "/v1"]) {
       const res = await fetch(`${srv.url}${prefix}/metrics`);
-      expect(res.status, prefix).to.equal(200);
-      expect(res.headers.get("content-type")).to.match(/^text\/plain; version=0\.0\.4/);
       const text = await res.text();
+      expect(res.status, `${prefix}: ${text.slice(0, 300)}\n${srv.output().slice(-2000)}`).to.equal(200);
+      expect(res.headers.get("content-type")).to.match(/^text\/plain; version=0\.0\.4/);
       for (const family of [
         "city_http_request_duration_seconds histogram",
         "city_connections gauge",

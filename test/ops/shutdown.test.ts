@@ -86,7 +86,7 @@ describe("ops: graceful shutdown", function () {
       const wsLoop = async (c: WsClient) => {
         while (c.ws.readyState === WebSocket.OPEN) {
           c.send({ event: "room.message.send", room_id: room, body: `ws ${n}`, client_message_id: `ws-${run}-${n++}` });
-          await sleep(15);
+          await sleep(80); // under the per-connection flood guard (20 events/s)
         }
       };
 
@@ -145,20 +145,21 @@ describe("ops: graceful shutdown", function () {
   it("readiness answers 503 draining during SHUTDOWN_DELAY_MS while everything else is still served, then exits 0", async () => {
     const srv = await startServer({ SHUTDOWN_DELAY_MS: "4000" });
     try {
-      expect((await fetch(`${srv.url}/readyz`)).status).to.equal(200);
+      const get = (path: string) => fetch(`${srv.url}${path}`, { signal: AbortSignal.timeout(10_000) });
+      expect((await get("/readyz")).status).to.equal(200);
       srv.process.kill("SIGTERM");
       let seen: { status: number; body: { status: string } } | undefined;
       const deadline = Date.now() + 4_000;
       while (!seen && Date.now() < deadline) {
-        const res = await fetch(`${srv.url}/readyz`);
+        const res = await get("/readyz");
         const body = (await res.json()) as { status: string };
         if (res.status === 503) seen = { status: res.status, body };
         else await sleep(50);
       }
       expect(seen?.body.status).to.equal("draining");
       // Liveness and the API still answer while the load balancer moves traffic away.
-      expect((await fetch(`${srv.url}/healthz`)).status).to.equal(200);
-      expect((await fetch(`${srv.url}/city/rooms`)).status).to.equal(200);
+      expect((await get("/healthz")).status).to.equal(200);
+      expect((await get("/city/rooms")).status).to.equal(200);
       expect(await exitOf(srv), srv.output().slice(-3000)).to.equal(0);
     } finally {
       if (srv.process.exitCode === null) await srv.stop();
