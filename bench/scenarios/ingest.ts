@@ -91,8 +91,8 @@ export async function ingest(ctx: ScenarioContext): Promise<ScenarioResult> {
   const b: Tally = { ok: 0, errors: 0, seconds: 0, lat: new Samples() };
   try {
     // Warm-up: keep-alive connections, prepared statements, the JIT.
-    await closedLoop(c, 1, viaServer, { ok: 0, errors: 0, seconds: 0, lat: new Samples() });
-    await closedLoop(c, 1, viaPg, { ok: 0, errors: 0, seconds: 0, lat: new Samples() });
+    await closedLoop(c, 3, viaServer, { ok: 0, errors: 0, seconds: 0, lat: new Samples() });
+    await closedLoop(c, 2, viaPg, { ok: 0, errors: 0, seconds: 0, lat: new Samples() });
     for (let r = 0; r < rounds; r++) {
       const order: [Tally, typeof viaServer][] = r % 2 === 0 ? [[s, viaServer], [b, viaPg]] : [[b, viaPg], [s, viaServer]];
       for (const [tally, call] of order) {

@@ -22,6 +22,10 @@ interface Pending {
 export class MessageWriter {
   private queue: Pending[] = [];
   private inFlight = 0;
+  /** Rooms with a statement in flight. A second statement for one of them would only wait on
+   *  the room's row lock while holding its messages back from the next, larger batch (measured:
+   *  one hot room, two workers, 2 in flight each ran at 0.6x of 1 each). */
+  private readonly busyRooms = new Set<string>();
   private readonly maxInFlight: number;
   private readonly maxBatch: number;
 
@@ -43,16 +47,21 @@ export class MessageWriter {
   private pump(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length) {
       const batch = this.takeBatch();
+      if (batch.length === 0) return; // every queued post is for a room already being written
+      const rooms = new Set(batch.map((p) => p.msg.roomId));
+      for (const r of rooms) this.busyRooms.add(r);
       this.inFlight++;
       void this.run(batch).finally(() => {
+        for (const r of rooms) this.busyRooms.delete(r);
         this.inFlight--;
         this.pump();
       });
     }
   }
 
-  /** Takes up to maxBatch posts, leaving a repeat of a (room, author, client_message_id) already
-   *  in the batch for the next one, where it finds the first as a duplicate. */
+  /** Takes up to maxBatch posts for rooms not being written, leaving a repeat of a (room, author,
+   *  client_message_id) already in the batch for the next one, where it finds the first as a
+   *  duplicate. */
   private takeBatch(): Pending[] {
     const batch: Pending[] = [];
     const rest: Pending[] = [];
@@ -60,7 +69,7 @@ export class MessageWriter {
     for (const p of this.queue) {
       const m = p.msg;
       const key = m.clientMessageId ? `${m.roomId}\u0000${m.authorUserId ?? m.authorAgentId}\u0000${m.clientMessageId}` : undefined;
-      if (batch.length >= this.maxBatch || (key && keys.has(key))) {
+      if (batch.length >= this.maxBatch || this.busyRooms.has(m.roomId) || (key && keys.has(key))) {
         rest.push(p);
         continue;
       }
