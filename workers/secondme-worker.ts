@@ -57,6 +57,8 @@ export async function startSecondMeWorker(config: Config, deps: SecondMeWorkerDe
     await release();
     throw err;
   }
+  // A Redis that comes back empty forgot the bound: set it again on every reconnect.
+  queueConn.on("ready", () => void queue.setGlobalConcurrency(concurrency).catch((err: Error) => logger.warn({ err: err.message }, "could not restore the global concurrency")));
   const worker = new Worker<SecondMeJobData, SecondMeJobResult>(SECONDME_QUEUE, processor, {
     connection: workerConn,
     prefix,

@@ -53,7 +53,9 @@ describe("faults: Redis restarts during traffic", function () {
       REDIS_URL: redis.url,
       AGENTS_CORE_URL: standin.url,
       SECONDME_TIMEOUT_MS: "8000",
-      PRESENCE_TTL_SECONDS: "3",
+      // Short enough to see the sweep work, long enough that a loaded machine's scheduling
+      // hiccup is not an expiry of users who keep beating every 400 ms.
+      PRESENCE_TTL_SECONDS: "6",
       PRESENCE_SWEEP_INTERVAL_MS: "500",
       PRESENCE_GRACE_MS: "300",
     });
@@ -74,7 +76,7 @@ describe("faults: Redis restarts during traffic", function () {
         stay.push({ name: `${kind}@${w}`, events: c.events, close: () => c.close() });
       }
     }
-    // Presence: two users heartbeating every 400 ms (TTL 3 s), and an anonymous watcher.
+    // Presence: two users heartbeating every 400 ms (TTL 6 s), and an anonymous watcher.
     watcher = await SioClient.connect(srv.url, "/city/presence");
     for (const u of steady) heartbeaters.push(await SioClient.connect(srv.url, "/city/presence", { token: userToken(u) }));
     beat = setInterval(() => heartbeaters.forEach((h) => h.socket.emit("presence.heartbeat", {})), 400);
@@ -176,6 +178,13 @@ describe("faults: Redis restarts during traffic", function () {
     const inv = await api<{ reply: string }>(srv.url, "POST", "/secondme/invoke", { token: sm, body: { prompt: "still there?" } });
     expect(inv.status, JSON.stringify(inv.body)).to.equal(200);
     expect(inv.body.reply).to.equal("echo: still there? (context: 0)");
+    // ... and the queue's global concurrency bound, lost with the data, was set again.
+    const r = createRedis(redis.url, "commands", "city-test-faults");
+    try {
+      expect(await r.hget("city:bull:secondme:meta", "concurrency")).to.equal("16");
+    } finally {
+      await closeRedis(r);
+    }
 
     // The sweep runs again: a user who beats once and then falls silent (socket still open) is
     // called offline after the TTL.
@@ -184,7 +193,7 @@ describe("faults: Redis restarts during traffic", function () {
     try {
       await q.emitAck("presence.heartbeat", {});
       await watcher.waitFor((e) => e.event === "presence.update" && e.user_id === quiet && e.status === "online", 5_000, "quiet online");
-      await watcher.waitFor((e) => e.event === "presence.update" && e.user_id === quiet && e.status === "offline", 10_000, "quiet swept offline");
+      await watcher.waitFor((e) => e.event === "presence.update" && e.user_id === quiet && e.status === "offline", 15_000, "quiet swept offline");
     } finally {
       q.close();
     }
