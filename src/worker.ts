@@ -5,7 +5,9 @@ import { loadConfig } from "./config/config.js";
 import { createApp } from "./app.js";
 import { serveFromPrimary } from "./cluster/worker.js";
 import { onDrainingNotice } from "./shutdown/drain-notice.js";
+import { answerPrimaryEarly } from "./metrics/cluster-metrics.js";
 
+answerPrimaryEarly();
 const config = loadConfig();
 const app = await createApp(config, { workerId: process.env.CITY_WORKER_ID ?? String(process.pid) });
 onDrainingNotice(() => app.markDraining());

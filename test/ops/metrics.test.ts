@@ -25,7 +25,7 @@ describe("ops: /metrics", function () {
     srv = await startServer({
       RATE_LIMIT_ENABLED: "false",
       BULLMQ_PREFIX: `city:test:${run}:bull`,
-      SECONDME_TIMEOUT_MS: "20000",
+      SECONDME_TIMEOUT_MS: "90000", // the job workers start after the API, slowly on a loaded machine
       // The job workers start the stand-in Agents Core; info level shows the request lines.
       AGENTS_CORE_URL: "",
       AGENTS_SERVICE_URL: "",

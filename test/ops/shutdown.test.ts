@@ -200,6 +200,9 @@ describe("ops: graceful shutdown", function () {
       await until(() => (reasons.length ? true : undefined), 20_000, "the socket.io disconnect");
       expect(reasons[0]).to.equal("transport close");
       await until(() => (sock.connected ? true : undefined), 30_000, "socket.io reconnect");
+      // Its replacement is starting meanwhile: the cluster's metrics are still served.
+      const scrape = await fetch(`${srv.url}/metrics`, { signal: AbortSignal.timeout(15_000) });
+      expect(scrape.status, `${await scrape.text()}\n${srv.output().slice(-3000)}`).to.equal(200);
 
       // Back in service: a message sent after the reconnect is acknowledged and stored; the raw
       // client reconnects with last_message_id and gets it replayed.
