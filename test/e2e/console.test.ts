@@ -18,7 +18,7 @@ const ARTIFACTS = path.resolve(import.meta.dirname, "../../test-artifacts/e2e");
 const GRACE_MS = 1_000;
 
 describe("console in a real browser (e2e)", function () {
-  this.timeout(120_000);
+  this.timeout(300_000); // server start, console bundle and a browser on a loaded 2-core machine
   const run = Math.random().toString(36).slice(2, 8);
   const alice = { id: `u_e2e_alice_${run}`, name: "Alice" };
   const bob = { id: `u_e2e_bob_${run}`, name: "Bob" };

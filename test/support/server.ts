@@ -100,7 +100,7 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
   child.stderr!.on("data", keep);
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(url, child, () => log, 90_000);
+    await waitReady(url, child, () => log, 150_000);
     await waitAllWorkers(port, Number((env as NodeJS.ProcessEnv).WEB_CONCURRENCY) || 1, () => log, 60_000);
   } catch (err) {
     child.kill("SIGKILL");
