@@ -2,7 +2,7 @@
 // system: an embedded PostgreSQL under DATA_DIR, the local Redis, the API cluster, the job workers
 // with the stand-in Agents Core; it prints where to connect and stops cleanly on SIGTERM.
 import { expect } from "chai";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -23,10 +23,44 @@ function bareEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
+interface Started {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  output(): string;
+}
+
+/** `node --import tsx src/main.ts` as `npm start` runs it; resolves once the where-to-connect block is out. */
+async function startMain(env: NodeJS.ProcessEnv, port: number, opts: { ownGroup?: boolean } = {}): Promise<Started> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: opts.ownGroup });
+  let out = "";
+  child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+  child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  try {
+    await until(
+      () => {
+        if (child.exitCode !== null) throw new Error(`exited during start-up (${child.exitCode}):\n${out}`);
+        return out.includes("DAARION City backend is up") ? true : undefined;
+      },
+      240_000,
+      "the start-up block",
+    );
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}`, child, exited, output: () => out };
+}
+
 describe("ops: zero-config start", function () {
   this.timeout(300_000);
   let dataDir: string;
   const run = Math.random().toString(36).slice(2, 10);
+  const token = userToken(`u_zero_${run}`, {}, DEV_JWT_SECRET);
+  // PORT and DATA_DIR only keep this run apart from others on the machine; BULLMQ_PREFIX keeps its
+  // jobs away from any other development server sharing the local Redis.
+  const env = (port: number) => bareEnv({ NODE_ENV: "development", PORT: String(port), DATA_DIR: dataDir, BULLMQ_PREFIX: `city:zero:${run}:bull` });
 
   before(async () => {
     // As root, embedded PostgreSQL runs as OS user postgres, which must be able to enter it.
@@ -40,27 +74,9 @@ describe("ops: zero-config start", function () {
 
   it("starts everything with DATABASE_URL unset, serves the default rooms and Second Me, and stops with exit 0", async () => {
     const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      cwd: ROOT,
-      // PORT and DATA_DIR only keep this run apart from others on the machine; BULLMQ_PREFIX keeps
-      // its jobs away from any other development server sharing the local Redis.
-      env: bareEnv({ NODE_ENV: "development", PORT: String(port), DATA_DIR: dataDir, BULLMQ_PREFIX: `city:zero:${run}:bull` }),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
-    child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const { url, child, exited, output } = await startMain(env(port), port);
     try {
-      await until(
-        () => {
-          if (child.exitCode !== null) throw new Error(`exited during start-up (${child.exitCode}):\n${out}`);
-          return out.includes("DAARION City backend is up") ? true : undefined;
-        },
-        240_000,
-        "the start-up block",
-      );
+      const out = output();
 
       // The block says where to connect.
       for (const where of ["/city/rooms", "/city/presence", "/ws/city/rooms/{room_id}", "/ws/city/presence", "/console", "/admin/queues", "/metrics"]) {
@@ -74,8 +90,15 @@ describe("ops: zero-config start", function () {
       expect(rooms.map((r) => r.slug)).to.include.members(["general", "welcome", "builders"]);
       expect((await fetch(`${url}/readyz`)).status).to.equal(200);
 
+      // A room the restart below must still find.
+      const created = await fetch(`${url}/city/rooms`, {
+        method: "POST",
+        headers: { ...auth(token), "content-type": "application/json" },
+        body: JSON.stringify({ name: "Kept", slug: `kept-${run}` }),
+      });
+      expect(created.status).to.equal(201);
+
       // The job workers and the stand-in Agents Core answer Second Me out of the box.
-      const token = userToken(`u_zero_${run}`, {}, DEV_JWT_SECRET);
       const res = await fetch(`${url}/secondme/invoke`, {
         method: "POST",
         headers: { ...auth(token), "content-type": "application/json" },
@@ -87,13 +110,35 @@ describe("ops: zero-config start", function () {
       const t0 = Date.now();
       child.kill("SIGTERM");
       const code = await exited;
-      expect(code, out.slice(-3000)).to.equal(0);
+      expect(code, output().slice(-3000)).to.equal(0);
       expect(Date.now() - t0).to.be.below(60_000);
       // PostgreSQL was stopped with the rest (its pid file goes when it shuts down).
       expect(existsSync(path.join(dataDir, "postgres", "postmaster.pid"))).to.equal(false);
     } finally {
       if (child.exitCode === null) {
         child.kill("SIGKILL");
+        await exited;
+      }
+    }
+  });
+
+  it("starts again on the same data, and Ctrl-C (SIGINT to the whole process group) stops everything with exit 0", async () => {
+    const port = await freePort();
+    // Its own process group, like a terminal's foreground job: the signal reaches the primary, its
+    // workers, the job workers and PostgreSQL at once.
+    const { url, child, exited, output } = await startMain(env(port), port, { ownGroup: true });
+    try {
+      const rooms = (await (await fetch(`${url}/city/rooms?limit=200`)).json()) as { slug: string }[];
+      expect(rooms.map((r) => r.slug)).to.include(`kept-${run}`);
+      const t0 = Date.now();
+      process.kill(-child.pid!, "SIGINT");
+      const code = await exited;
+      expect(code, output().slice(-3000)).to.equal(0);
+      expect(Date.now() - t0).to.be.below(40_000);
+      await until(() => (existsSync(path.join(dataDir, "postgres", "postmaster.pid")) ? undefined : true), 10_000, "PostgreSQL gone");
+    } finally {
+      if (child.exitCode === null) {
+        process.kill(-child.pid!, "SIGKILL");
         await exited;
       }
     }

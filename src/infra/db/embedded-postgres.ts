@@ -123,6 +123,17 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   }
   return {
     url: `postgresql://postgres:postgres@127.0.0.1:${port}/${DB_NAME}`,
-    stop: () => pg.stop(),
+    stop: () => stopServer(pg),
   };
+}
+
+/**
+ * A Ctrl-C at the terminal reaches PostgreSQL too (the package spawns it in our process group),
+ * and it shuts down at once; the package's stop() would then wait forever for an exit that
+ * already happened.
+ */
+async function stopServer(pg: EmbeddedPostgresClass): Promise<void> {
+  const proc = (pg as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+  if (proc && (proc.exitCode !== null || proc.signalCode !== null)) return;
+  await pg.stop();
 }

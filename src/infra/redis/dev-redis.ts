@@ -52,7 +52,8 @@ export async function ensureRedis(redisUrl: string, opts: { production: boolean;
       return {
         stop: () =>
           new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
+            // Ctrl-C at the terminal reaches it too: it may have exited already.
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
             child.once("exit", () => resolve());
             child.kill("SIGTERM");
           }),
