@@ -10,6 +10,7 @@ import { freshRoom } from "../support/api.js";
 import { SioClient, WsClient, until } from "../support/clients.js";
 import { startServer, type TestServer } from "../support/server.js";
 import { auth, userToken } from "../support/tokens.js";
+import { dropKeys } from "./support.js";
 
 const run = Math.random().toString(36).slice(2, 10);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -139,6 +140,36 @@ describe("ops: graceful shutdown", function () {
     } finally {
       stopped = true;
       if (srv.process.exitCode === null) await srv.stop();
+    }
+  });
+
+  it("SIGTERM during a Second Me call: the job workers finish the job and the caller still gets its reply", async () => {
+    const srv = await startServer({ AGENTS_CORE_URL: "", AGENTS_SERVICE_URL: "", AGENTS_TRANSPORT: "http", SECONDME_TIMEOUT_MS: "90000", BULLMQ_PREFIX: `city:test:${run}:stop:bull` });
+    try {
+      const token = userToken(`u_stop_sm_${run}`);
+      // The job workers start after the API: wait until they answer before the call that matters.
+      const warm = await fetch(`${srv.url}/secondme/invoke`, {
+        method: "POST",
+        headers: { ...auth(token), "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "warm up" }),
+      });
+      expect(warm.status).to.equal(200);
+      const presence = await SioClient.connect(srv.url, "/city/presence", { token });
+      const call = fetch(`${srv.url}/secondme/invoke`, {
+        method: "POST",
+        headers: { ...auth(token), "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "[[slow:3000]] still there?" }),
+      });
+      await presence.waitFor((e) => e.event === "secondme.status" && e.state === "thinking", 30_000, "the job running");
+      srv.process.kill("SIGTERM");
+      const res = await call;
+      expect(res.status).to.equal(200);
+      expect(((await res.json()) as { reply: string }).reply).to.include("still there?");
+      expect(await exitOf(srv), srv.output().slice(-3000)).to.equal(0);
+      presence.close();
+    } finally {
+      if (srv.process.exitCode === null) await srv.stop();
+      await dropKeys(`city:test:${run}:stop:bull:*`);
     }
   });
 
