@@ -50,23 +50,23 @@ describe("hostile: rate limits", function () {
   describe("the limiter", () => {
     it("lets a burst through, then refuses with the wait until the next token", async () => {
       const limiter = createRateLimiter({ redis, prefix: PREFIX });
-      const charge = [{ scope: "unit", id: "burst", rule: { ratePerSec: 2, burst: 3 } }];
+      const charge = [{ scope: "unit", id: "burst", rule: { ratePerSec: 1, burst: 3 } }];
       const out = [];
       for (let i = 0; i < 5; i++) out.push(await limiter.take(charge));
       expect(out.map((d) => d.allowed)).to.deep.equal([true, true, true, false, false]);
-      expect(out[3]!.retryAfterMs).to.be.within(1, 500);
+      expect(out[3]!.retryAfterMs).to.be.within(1, 1000);
       expect(out[3]!.scope).to.equal("unit");
       await sleep(out[4]!.retryAfterMs + 20);
       expect((await limiter.take(charge)).allowed).to.equal(true);
       // The key lives only while the bucket is not full.
       const ttl = await redis.pttl(`${PREFIX}:unit:burst`);
-      expect(ttl).to.be.within(1, 2_000);
+      expect(ttl).to.be.within(1, 3_000);
     });
 
     it("charges every bucket or none: a full IP bucket does not spend the user's tokens", async () => {
       const limiter = createRateLimiter({ redis, prefix: PREFIX });
-      const ip = { scope: "unit-ip", id: "a", rule: { ratePerSec: 1, burst: 1 } };
-      const user = { scope: "unit-user", id: "b", rule: { ratePerSec: 1, burst: 2 } };
+      const ip = { scope: "unit-ip", id: "a", rule: { ratePerSec: 0.01, burst: 1 } };
+      const user = { scope: "unit-user", id: "b", rule: { ratePerSec: 0.01, burst: 2 } };
       expect((await limiter.take([ip, user])).allowed).to.equal(true);
       const refused = await limiter.take([ip, user]);
       expect(refused).to.include({ allowed: false, scope: "unit-ip" });
@@ -101,12 +101,13 @@ describe("hostile: rate limits", function () {
     before(async () => {
       srv = await startServer({
         RATE_LIMIT_PREFIX: PREFIX,
-        RATE_LIMIT_MESSAGES_PER_SEC: "0.5",
+        // Refills of one token per 100 s: counts cannot depend on how fast a loaded machine answers
+        // (the refill itself is proved on the limiter above).
+        RATE_LIMIT_MESSAGES_PER_SEC: "0.01",
         RATE_LIMIT_MESSAGES_BURST: "5",
-        // Slow refills, so counts do not depend on how fast a loaded machine answers.
-        RATE_LIMIT_USER_WRITES_PER_SEC: "0.1",
+        RATE_LIMIT_USER_WRITES_PER_SEC: "0.01",
         RATE_LIMIT_USER_WRITES_BURST: "12",
-        RATE_LIMIT_IP_WRITES_PER_SEC: "0.1",
+        RATE_LIMIT_IP_WRITES_PER_SEC: "0.01",
         RATE_LIMIT_IP_WRITES_BURST: "8",
       });
       await waitForWorkers(srv.url);
@@ -129,9 +130,8 @@ describe("hostile: rate limits", function () {
       expect([...workers].sort(), "requests reached both workers").to.deep.equal(["1", "2"]);
       const ok = results.filter((r) => r.status === 201);
       const limited = results.filter((r) => r.status === 429);
-      // Alone, each worker would have let its own 5 through; the shared bucket lets 5 (6 if a
-      // token refilled meanwhile) through in all.
-      expect(ok.length).to.be.within(5, 7);
+      // Alone, each worker would have let its own 5 through; the shared bucket lets 5 through in all.
+      expect(ok.length).to.equal(5);
       expect(ok.length + limited.length).to.equal(14);
       for (const r of limited) {
         expect(r.body.error.code).to.equal("rate_limited");
@@ -144,25 +144,24 @@ describe("hostile: rate limits", function () {
       expect(reads.every((r) => r.status === 200)).to.equal(true);
     });
 
-    it("shares the message bucket between REST, Socket.IO and raw ws, and refills", async () => {
+    it("shares the message bucket between REST, Socket.IO and raw ws; the sockets survive the refusal", async () => {
       const bob = userToken(`u_rl_bob_${run}`);
-      // Spend bob's message bucket over REST (5 tokens, one back every 2 s).
-      let last = 0;
-      for (let i = 0; i < 10 && last !== 429; i++) last = (await post(srv.url, `/city/rooms/${room}/messages`, { body: `b${i}` }, bob, ipHeader(20 + i))).status;
-      expect(last).to.equal(429);
       const sio = await SioClient.connect(srv.url, "/city/rooms", { token: bob });
       const ws = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`, { token: bob });
       try {
+        // Spend bob's message bucket over REST (5 tokens).
+        for (let i = 0; i < 5; i++) expect((await post(srv.url, `/city/rooms/${room}/messages`, { body: `b${i}` }, bob, ipHeader(20 + i))).status).to.equal(201);
+        expect((await post(srv.url, `/city/rooms/${room}/messages`, { body: "b5" }, bob, ipHeader(25))).status).to.equal(429);
         const ack = await sio.emitAck("room.message.send", { room_id: room, body: "over the limit", client_message_id: "sio-1" });
         expect(ack).to.include({ event: "error", code: "rate_limited", ref: "sio-1" });
         expect(ack.retry_after).to.be.a("number").and.at.least(1);
         ws.send({ event: "room.message.send", room_id: room, body: "over the limit", client_message_id: "ws-1" });
         const err = await ws.waitFor((e) => e.event === "error" && e.ref === "ws-1", 5_000, "ws error");
         expect(err.code).to.equal("rate_limited");
-        await sleep(Number(ack.retry_after) * 1000 + 100);
-        // The sockets survive the refusal, and a token comes back after the wait it named.
-        const ok = await sio.emitAck("room.message.send", { room_id: room, body: "after the wait", client_message_id: "sio-2" });
-        expect(ok.event).to.equal("room.message.ack");
+        expect(err.retry_after).to.be.a("number").and.at.least(1);
+        // Both stay connected and usable.
+        expect(await sio.worker()).to.be.oneOf(["1", "2"]);
+        expect(await ws.worker()).to.be.oneOf(["1", "2"]);
         expect(sio.socket.connected).to.equal(true);
         expect(ws.closed).to.equal(undefined);
       } finally {
