@@ -64,6 +64,12 @@ describe("config", () => {
       expect(loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgres://h/db", JWT_SECRET: "x".repeat(32) }).corsOrigins).to.deep.equal([]);
     });
 
+    it("drains for up to 15 s on SIGTERM, refusing connections at once", () => {
+      expect(c.shutdown).to.deep.equal({ timeoutMs: 15_000, delayMs: 0 });
+      expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: "25000", SHUTDOWN_DELAY_MS: "5000" }).shutdown).to.deep.equal({ timeoutMs: 25_000, delayMs: 5_000 });
+      expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: "10" })).to.throw(ConfigError, /SHUTDOWN_TIMEOUT_MS/);
+    });
+
     it("has no admin token", () => {
       expect(c.adminToken).to.equal(undefined);
     });
