@@ -22,6 +22,8 @@ import { createSecondMeService } from "./secondme/secondme-service.js";
 import { createSecondMeInvoker } from "./secondme/secondme-invoker.js";
 import { createRedisUserNotifier, subscribeUserNotifications } from "./secondme/user-notifier.js";
 import { createPresenceService } from "./presence/index.js";
+import { subscribeAgentReplies } from "./infra/agents-core/agents-reply-subscriber.js";
+import { createAgentReplyPoster } from "./rooms/agent-replies.js";
 import { createPresenceRouter } from "./http/routes/presence-routes.js";
 import { createSecondMeRouter } from "./http/routes/secondme-routes.js";
 import { createQueuesBoard } from "./http/admin/queues-board.js";
@@ -127,6 +129,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     metrics: metrics.realtime,
   });
   metrics.setSources({ realtime: () => realtime.stats(), heartbeats: () => presence.stats().heartbeats });
+  // Agents' own room replies on NATS (a queue group: one worker in the cluster posts each). In the
+  // background, so a missing NATS neither delays nor stops start-up; it reconnects by itself.
+  let agentReplies: { close(): Promise<void> } | undefined;
+  void subscribeAgentReplies({ natsUrl: config.agents.natsUrl, handler: createAgentReplyPoster(rooms, logger), logger }).then(
+    (sub) => (agentReplies = sub),
+    (err: unknown) => logger.warn({ err: (err as Error).message }, "agents.reply: NATS unreachable; agents' room replies are off until restart"),
+  );
   // Second Me progress and late replies reach the user's sockets held by this worker.
   const notifications = await subscribeUserNotifications(replySub, (n) =>
     realtime.pushToUserLocal(n.userId, { ...n.payload, event: n.event }),
@@ -147,6 +156,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       logger.info({ requests: requests.active }, "draining");
       // In-flight requests finish (answered with Connection: close) while the sockets drain.
       const requestsDone = requests.drain(deadline);
+      await agentReplies?.close();
       await notifications.close();
       await realtime.close(deadline);
       await presence.close();
