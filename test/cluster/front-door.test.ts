@@ -129,7 +129,7 @@ describe("cluster front door: primary with 2 workers", function () {
       host: "127.0.0.1",
       workers: 2,
       workerScript: FIXTURE,
-      env: { CITY_FIXTURE_REDIS_KEY: REDIS_KEY },
+      env: { CITY_FIXTURE_REDIS_KEY: REDIS_KEY, CITY_FIXTURE_REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379" },
       shutdownTimeoutMs: 5_000,
       log: quiet,
     });
