@@ -30,6 +30,9 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     LOG_LEVEL: "warn",
     WEB_CONCURRENCY: "2",
     HOST: "127.0.0.1",
+    // Rate-limit buckets of this test run only: runs sharing the machine's Redis (and users like
+    // u_alice, and the address 127.0.0.1) must not spend each other's tokens.
+    RATE_LIMIT_PREFIX: `city:rl:test:${process.pid}`,
     ...extra,
   };
 }
