@@ -1,5 +1,6 @@
 // The worker's Socket.IO server: Redis adapter (broadcasts and serverSideEmit reach every worker
 // on every machine), CORS from the same allowlist as REST, and token authentication per §3.
+import { EventEmitter } from "node:events";
 import type http from "node:http";
 import { Server, type Socket } from "socket.io";
 import { createAdapter } from "@socket.io/redis-adapter";
@@ -46,13 +47,14 @@ export function createIoServer(httpServer: http.Server, opts: IoServerOptions) {
 
   // Keep what auth needs and drop the handshake request: it is the largest thing an idle
   // connection would otherwise hold on to.
-  io.engine.on("connection", (raw: { request: http.IncomingMessage | null } & RawCredentials) => {
+  io.engine.on("connection", (raw: { request: http.IncomingMessage | null; transport?: { socket?: unknown } } & RawCredentials) => {
     const req = raw.request;
     if (req) {
       const q = new URL(req.url ?? "/", "http://x").searchParams.get("token");
       raw.cityToken = q ?? bearer(req.headers.authorization);
     }
     raw.request = null;
+    releaseUpgradeRequest(raw.transport?.socket);
   });
 
   /** Namespace middleware: a valid token gives an identity; no token means anonymous; a bad
@@ -83,3 +85,20 @@ export function createIoServer(httpServer: http.Server, opts: IoServerOptions) {
 }
 
 export type IoServer = ReturnType<typeof createIoServer>;
+
+/**
+ * engine.io's WebSocket upgrade leaves two listeners behind that hold the upgrade request (its
+ * headers, URL and parsed query) for as long as the connection lives, even once `request` is
+ * dropped: a no-op 'error' listener on the ws socket (the transport has its own) and, on the TCP
+ * socket, a 'close' relay to a response stand-in that keeps the request. Both serve only the
+ * upgrade itself. Removing them lets the request be collected.
+ */
+function releaseUpgradeRequest(ws: unknown): void {
+  if (!(ws instanceof EventEmitter)) return;
+  for (const l of ws.listeners("error")) if (l.name === "onUpgradeError") ws.removeListener("error", l as (...a: unknown[]) => void);
+  const tcp = (ws as { _socket?: unknown })._socket;
+  if (!(tcp instanceof EventEmitter)) return;
+  for (const l of tcp.listeners("close")) {
+    if (String(l) === '() => this.emit("close")') tcp.removeListener("close", l as (...a: unknown[]) => void);
+  }
+}
