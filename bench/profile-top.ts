@@ -36,4 +36,25 @@ for (const file of args.filter((a) => !a.startsWith("--"))) {
   show(byFn, top);
   console.log("-- by file / package (self)");
   show(byFile, 15);
+  // --callers=<name>: where the self time of functions with that name was called from.
+  const callersOf = args.find((a) => a.startsWith("--callers="))?.slice(10);
+  if (callersOf) {
+    const parent = new Map<number, Node>();
+    const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+    for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n);
+    const chains = new Map<string, number>();
+    for (const n of prof.nodes) {
+      const h = hits.get(n.id) ?? 0;
+      if (!h || n.callFrame.functionName !== callersOf) continue;
+      const chain: string[] = [];
+      for (let p = parent.get(n.id); p && chain.length < 8; p = parent.get(p.id)) {
+        const f = byId.get(p.id)!.callFrame;
+        chain.push(`${f.functionName || "(anon)"}@${f.url.replace(/.*node_modules\//, "").replace(/.*\/work\/main\//, "")}:${f.lineNumber + 1}`);
+      }
+      const key = chain.join(" < ");
+      chains.set(key, (chains.get(key) ?? 0) + h);
+    }
+    console.log(`-- callers of ${callersOf}`);
+    show(chains, 12);
+  }
 }

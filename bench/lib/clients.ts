@@ -5,12 +5,35 @@ import http from "node:http";
 import { io, type Socket } from "socket.io-client";
 import WebSocket from "ws";
 
-export function connectSio(url: string, auth: Record<string, string> = {}): Promise<Socket> {
+/** Connects to a namespace; rejects after `timeoutMs` even when the namespace never answers. */
+export function connectSio(url: string, auth: Record<string, string> = {}, timeoutMs = 60_000): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = io(url, { transports: ["websocket"], reconnection: false, forceNew: true, auth, timeout: 60_000 });
-    socket.once("connect", () => resolve(socket));
-    socket.once("connect_error", (err) => reject(err));
+    const socket = io(url, { transports: ["websocket"], reconnection: false, forceNew: true, auth, timeout: timeoutMs });
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no connect within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once("connect_error", (err) => {
+      clearTimeout(timer);
+      socket.close();
+      reject(err);
+    });
   });
+}
+
+/** Tries `make` up to `tries` times (a loaded machine drops the odd handshake). */
+export async function retry<T>(make: () => Promise<T>, tries = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await make();
+    } catch (err) {
+      if (i >= tries) throw err;
+    }
+  }
 }
 
 export function connectWs(url: string): Promise<WebSocket> {

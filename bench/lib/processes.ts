@@ -53,7 +53,8 @@ function launch(name: string, cmd: string, args: string[], env: Record<string, s
       new Promise<void>((resolve) => {
         live.delete(proc);
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const hard = setTimeout(() => child.kill("SIGKILL"), 20_000);
+        // Writing CPU profiles at exit takes a while: wait longer before killing.
+        const hard = setTimeout(() => child.kill("SIGKILL"), process.env.BENCH_PROFILE ? 120_000 : 20_000);
         child.once("exit", () => {
           clearTimeout(hard);
           resolve();
@@ -67,6 +68,8 @@ function launch(name: string, cmd: string, args: string[], env: Record<string, s
 
 /** Stops whatever is still running (on errors and at exit). */
 export async function stopAll(): Promise<void> {
+  // Servers first: their graceful stop still talks to Redis.
+  await Promise.all([...live].filter((p) => p.name !== "redis").map((p) => p.stop()));
   await Promise.all([...live].map((p) => p.stop()));
 }
 
@@ -105,13 +108,28 @@ export async function startRedis(): Promise<{ url: string; proc: Proc }> {
 }
 
 /** Flags for every Node process a run starts (BENCH_PROFILE=<dir> writes CPU profiles there). */
-function nodeFlags(): string[] {
+function nodeFlags(extra: string[] = []): string[] {
   const dir = process.env.BENCH_PROFILE;
-  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+  return [...(dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), ...extra];
+}
+
+/** Node flags that let `collectGarbage` run a full GC in every process of the tree (after
+ *  `--import tsx`, which loads the hook). */
+export const GC_FLAGS = ["--expose-gc", "--import", path.join(ROOT, "bench/lib/gc-on-signal.ts")];
+
+/** Asks every process of the tree for a full GC (see gc-on-signal.ts). */
+export function collectGarbage(pid: number): void {
+  for (const p of processTree(pid)) {
+    try {
+      process.kill(p, "SIGUSR2");
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** The real server: `npm start`'s entry with 2 workers, the rate limiter off, no job workers. */
-export async function startCity(opts: { databaseUrl: string; redisUrl: string; env?: Record<string, string> }): Promise<HttpTarget> {
+export async function startCity(opts: { databaseUrl: string; redisUrl: string; env?: Record<string, string>; nodeFlags?: string[] }): Promise<HttpTarget> {
   const port = await freePort();
   const env = {
     NODE_ENV: "production",
@@ -125,21 +143,21 @@ export async function startCity(opts: { databaseUrl: string; redisUrl: string; e
     RATE_LIMIT_ENABLED: "false",
     CITY_JOBS: "off",
     CITY_DEFAULT_ROOMS: "general",
-    // Profiles are written by the workers too: NODE_OPTIONS reaches the forked processes.
-    ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` } : {}),
+    ...(process.env.BENCH_PROFILE ? { SHUTDOWN_TIMEOUT_MS: "90000" } : {}),
     ...opts.env,
   };
-  const proc = launch("city", process.execPath, ["--import", "tsx", "src/main.ts"], env);
+  // The workers inherit the primary's execArgv, so --cpu-prof reaches them too.
+  const proc = launch("city", process.execPath, ["--import", "tsx", ...nodeFlags(opts.nodeFlags), "src/main.ts"], env);
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/readyz`, proc, 120_000);
   return { ...proc, url, port };
 }
 
 /** The bare stack: cluster + @socket.io/sticky + Socket.IO + Redis adapter + ws; no auth, no database. */
-export async function startBaseline(opts: { redisUrl: string }): Promise<HttpTarget> {
+export async function startBaseline(opts: { redisUrl: string; nodeFlags?: string[] }): Promise<HttpTarget> {
   const port = await freePort();
   const env = { PORT: String(port), REDIS_URL: opts.redisUrl, WEB_CONCURRENCY: "2" };
-  const proc = launch("baseline", process.execPath, ["--import", "tsx", "bench/baseline/server.ts"], env, nodeFlags());
+  const proc = launch("baseline", process.execPath, ["--import", "tsx", ...nodeFlags(opts.nodeFlags), "bench/baseline/server.ts"], env);
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/healthz`, proc, 60_000);
   return { ...proc, url, port };

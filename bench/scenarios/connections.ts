@@ -7,17 +7,17 @@ import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { userToken } from "../../test/support/tokens.js";
 import { post } from "../lib/clients.js";
-import { ROOT, startBaseline, startCity, treeRss, type HttpTarget } from "../lib/processes.js";
+import { GC_FLAGS, ROOT, collectGarbage, startBaseline, startCity, treeRss, type HttpTarget } from "../lib/processes.js";
 import type { Goal, ScenarioContext, ScenarioResult } from "../lib/report.js";
 import { ratio, round, sleep } from "../lib/stats.js";
 
 const PER_ROOM = 100;
 const SETTLE_MS = 2000;
 
-function hold(spec: object): Promise<ChildProcess> {
+function hold(spec: object): Promise<{ child: ChildProcess; ready: number }> {
   return new Promise((resolve, reject) => {
     const child = fork(path.join(ROOT, "bench/scenarios/idle-clients.ts"), [JSON.stringify(spec)], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    child.once("message", () => resolve(child));
+    child.once("message", (m) => resolve({ child, ready: (m as { ready: number }).ready }));
     child.once("exit", (code) => reject(new Error(`idle clients exited with ${code}`)));
   });
 }
@@ -30,13 +30,14 @@ const release = (c: ChildProcess) =>
     setTimeout(() => c.kill("SIGKILL"), 10_000).unref();
   });
 
-/** Median of three samples a second apart, after the server has settled. */
+/** Median of three samples, each taken after a full GC in every process of the tree. */
 async function settledRss(pid: number): Promise<number> {
   await sleep(SETTLE_MS);
   const xs: number[] = [];
   for (let i = 0; i < 3; i++) {
+    collectGarbage(pid);
+    await sleep(1000);
     xs.push(treeRss(pid));
-    await sleep(500);
   }
   return xs.sort((a, b) => a - b)[1]!;
 }
@@ -44,7 +45,10 @@ async function settledRss(pid: number): Promise<number> {
 export async function connections(ctx: ScenarioContext): Promise<ScenarioResult> {
   const n = ctx.full ? 10_000 : 2_000;
   ctx.log("connections: starting a fresh server and baseline");
-  const [server, baseline] = await Promise.all([startCity({ databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl }), startBaseline({ redisUrl: ctx.redisUrl })]);
+  const [server, baseline] = await Promise.all([
+    startCity({ databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl, nodeFlags: GC_FLAGS }),
+    startBaseline({ redisUrl: ctx.redisUrl, nodeFlags: GC_FLAGS }),
+  ]);
   const children: ChildProcess[] = [];
   try {
     const run = Math.random().toString(36).slice(2, 8);
@@ -57,6 +61,7 @@ export async function connections(ctx: ScenarioContext): Promise<ScenarioResult>
     }
     const spec = (t: HttpTarget, kind: "sio" | "ws") => ({ kind, base: t.url, rooms, tokens: t === server, n, userPrefix: `u_bench_conn_${run}_${kind}_` });
     const m: Record<string, number[]> = { server: [], baseline: [] };
+    const connected: Record<string, number[]> = { server: [], baseline: [] };
     // The server and the baseline get their connections at the same time (separate client
     // processes, separate process trees measured), so machine load hits both alike.
     const [s0, b0] = await Promise.all([settledRss(server.pid), settledRss(baseline.pid)]);
@@ -66,18 +71,20 @@ export async function connections(ctx: ScenarioContext): Promise<ScenarioResult>
       await Promise.all(
         ([["server", server], ["baseline", baseline]] as const).map(async ([name, t]) => {
           const t0 = Date.now();
-          children.push(await hold(spec(t, kind)));
+          const held = await hold(spec(t, kind));
+          children.push(held.child);
+          connected[name]!.push(held.ready);
           const connectS = (Date.now() - t0) / 1000;
           m[name]!.push(await settledRss(t.pid));
           const arr = m[name]!;
-          ctx.log(`connections ${name} +${n} ${kind} in ${connectS.toFixed(0)} s: ${round((arr[arr.length - 1]! - arr[arr.length - 2]!) / n / 1024, 1)} KB each`);
+          ctx.log(`connections ${name} +${held.ready} ${kind} in ${connectS.toFixed(0)} s: ${round((arr[arr.length - 1]! - arr[arr.length - 2]!) / held.ready / 1024, 1)} KB each`);
         }),
       );
     }
-    const per = (name: string, i: number) => (m[name]![i + 1]! - m[name]![i]!) / n / 1024;
+    const per = (name: string, i: number) => (m[name]![i + 1]! - m[name]![i]!) / connected[name]![i]! / 1024;
     const rows = (["sio", "ws"] as const).flatMap((kind, i) => [
-      [`server, ${kind === "sio" ? "Socket.IO (websocket)" : "raw ws"}`, round(m.server![i]! / 2 ** 20), round(m.server![i + 1]! / 2 ** 20), round(per("server", i), 1), ratio(per("server", i), per("baseline", i))],
-      [`baseline, ${kind === "sio" ? "Socket.IO (websocket)" : "raw ws"}`, round(m.baseline![i]! / 2 ** 20), round(m.baseline![i + 1]! / 2 ** 20), round(per("baseline", i), 1), 1],
+      [`server, ${kind === "sio" ? "Socket.IO (websocket)" : "raw ws"}`, connected.server![i]!, round(m.server![i]! / 2 ** 20), round(m.server![i + 1]! / 2 ** 20), round(per("server", i), 1), ratio(per("server", i), per("baseline", i))],
+      [`baseline, ${kind === "sio" ? "Socket.IO (websocket)" : "raw ws"}`, connected.baseline![i]!, round(m.baseline![i]! / 2 ** 20), round(m.baseline![i + 1]! / 2 ** 20), round(per("baseline", i), 1), 1],
     ]);
     const goals: Goal[] = (["sio", "ws"] as const).map((kind, i) => ({
       goal: `≤ 16 KB RSS per idle ${kind === "sio" ? "Socket.IO" : "raw ws"} connection (${n})`,
@@ -88,13 +95,13 @@ export async function connections(ctx: ScenarioContext): Promise<ScenarioResult>
       name: "connections",
       tables: [
         {
-          title: `Connections: RSS of all server processes, ${n} idle connections per kind (Socket.IO first, raw ws on top)`,
-          columns: ["side, kind", "RSS before MB", "RSS after MB", "KB per connection", "× baseline"],
+          title: `Connections: RSS of all server processes after a full GC, ${n} idle connections per kind (Socket.IO first, raw ws on top)`,
+          columns: ["side, kind", "connected", "RSS before MB", "RSS after MB", "KB per connection", "× baseline"],
           rows,
         },
       ],
       goals,
-      raw: { n, rss: m },
+      raw: { n, rss: m, connected },
     };
   } finally {
     await Promise.all(children.map(release));

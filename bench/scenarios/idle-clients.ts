@@ -3,7 +3,7 @@
 // is not shared by 20,000+ client sockets, and the server's RSS is what gets measured.
 // argv[2]: JSON {kind: "sio" | "ws", base, rooms: string[], tokens: boolean, n, userPrefix}
 import { userToken } from "../../test/support/tokens.js";
-import { connectSio, connectWs, openMany } from "../lib/clients.js";
+import { connectSio, connectWs, openMany, retry } from "../lib/clients.js";
 
 interface Spec {
   kind: "sio" | "ws";
@@ -18,19 +18,31 @@ const spec = JSON.parse(process.argv[2]!) as Spec;
 const token = (i: number) => (spec.tokens ? userToken(`${spec.userPrefix}${i}`) : undefined);
 const wsBase = spec.base.replace(/^http/, "ws");
 
-const closers = await openMany(spec.n, 100, async (i) => {
+let failed = 0;
+const closers = await openMany(spec.n, 100, (i) => retry(() => open(i)).catch((err: Error) => {
+  failed++;
+  console.error(`idle client ${i}: ${err.message}`);
+  return () => {};
+}));
+
+async function open(i: number): Promise<() => void> {
   const room = spec.rooms[i % spec.rooms.length]!;
   const t = token(i);
   if (spec.kind === "sio") {
     const s = await connectSio(`${spec.base}/city/rooms`, t ? { token: t } : {});
-    await s.timeout(120_000).emitWithAck("room.join", { room_id: room });
+    try {
+      await s.timeout(60_000).emitWithAck("room.join", { room_id: room });
+    } catch (err) {
+      s.close();
+      throw err;
+    }
     s.offAny();
     return () => s.close();
   }
   const w = await connectWs(`${wsBase}/ws/city/rooms/${room}${t ? `?token=${t}` : ""}`);
   return () => w.terminate();
-});
-process.send!({ ready: closers.length });
+}
+process.send!({ ready: closers.length - failed, failed });
 process.on("message", (m) => {
   if (m === "close") {
     for (const c of closers) c();
