@@ -83,7 +83,7 @@ async function userPrompts(url: string, token: string): Promise<string[]> {
 }
 
 describe("faults: Agents Core over HTTP down, slow and lying", function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   const run = Math.random().toString(36).slice(2, 8);
   const prefix = `city:test:${run}:bull`;
   let agents: Awaited<ReturnType<typeof fakeAgentsCore>>;
@@ -92,7 +92,7 @@ describe("faults: Agents Core over HTTP down, slow and lying", function () {
   const user = () => userToken(`u_ac_${run}_${n++}`);
 
   before(async function () {
-    this.timeout(60_000);
+    this.timeout(180_000); // the cluster starts slowly on a loaded machine
     agents = await fakeAgentsCore();
     srv = await startServer({
       AGENTS_CORE_URL: `http://127.0.0.1:${agents.port}`,
