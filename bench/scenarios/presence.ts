@@ -1,9 +1,10 @@
 // Scenario 3, presence: N presence clients (half Socket.IO on /city/presence, half raw ws on
 // /ws/city/presence, each its own user with a valid JWT) send heartbeats as fast as the server's
 // per-connection flood guard allows (20/s sustained, burst 40: each client sends 2 every 105 ms,
-// 19/s). Socket.IO heartbeats are acknowledged (latency and count from the acks); raw-ws
-// heartbeats are not, so they count as sent minus the error frames that came back, and the
-// cluster's own counter (city_heartbeats_total on /metrics) cross-checks the total.
+// 19/s). As the front end does, heartbeats ask for no answer, except one in 20 of the Socket.IO
+// ones, whose ack gives the latency. Throughput is the cluster's own count of accepted heartbeats
+// (city_heartbeats_total on /metrics); the client's count (sent minus error frames) is shown
+// beside it.
 // Baseline, in the same run and alternating with it: SETEX from an ioredis client in this
 // process against the same Redis, awaited one at a time, concurrent, and pipelined.
 import { Redis } from "ioredis";
@@ -55,7 +56,11 @@ export async function presence(ctx: ScenarioContext): Promise<ScenarioResult> {
   ctx.log(`presence: ${n} clients connected in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   const frame = JSON.stringify({ event: "presence.heartbeat" });
   let behind = 0;
+  let sioSent = 0;
+  let sampled = 0;
   const tick = (s: Socket) => {
+    if (measuring) sioSent++;
+    if (++sampled % 20 !== 0) return void s.emit("presence.heartbeat", {});
     const t0 = performance.now();
     s.emit("presence.heartbeat", {}, (r: { event?: string }) => {
       if (!measuring) return;
@@ -66,6 +71,8 @@ export async function presence(ctx: ScenarioContext): Promise<ScenarioResult> {
       }
     });
   };
+  // Socket.IO errors for heartbeats without an ack arrive as `error` events.
+  for (const s of sio) s.on("error", () => measuring && refused++);
   let timer: NodeJS.Timeout | undefined;
   const startHeartbeats = () => {
     let last = performance.now();
@@ -120,14 +127,14 @@ export async function presence(ctx: ScenarioContext): Promise<ScenarioResult> {
     await baselineRound(1.5);
     for (let r = 0; r < rounds; r++) {
       const c0 = await heartbeatsTotal(server.url);
-      const a0 = acked + wsSent - refused;
+      const a0 = sioSent + wsSent - refused;
       measuring = true;
       await sleep(seconds * 1000);
       measuring = false;
       const c1 = await heartbeatsTotal(server.url);
       counted = c0 === undefined || c1 === undefined || counted === undefined ? undefined : counted + (c1 - c0);
       serverSecs += seconds;
-      ctx.log(`presence server round ${r + 1}: ${Math.round((acked + wsSent - refused - a0) / seconds)}/s (client count), ${c0 !== undefined && c1 !== undefined ? Math.round((c1 - c0) / seconds) : "?"}/s (server counter)`);
+      ctx.log(`presence server round ${r + 1}: ${Math.round((sioSent + wsSent - refused - a0) / seconds)}/s (client count), ${c0 !== undefined && c1 !== undefined ? Math.round((c1 - c0) / seconds) : "?"}/s (server counter)`);
       stopHeartbeats();
       await sleep(500); // let the server drain before the baseline runs
       await baselineRound(seconds);
@@ -150,14 +157,15 @@ export async function presence(ctx: ScenarioContext): Promise<ScenarioResult> {
     redis.disconnect();
   }
   const offered = (n * PER_TICK * 1000) / TICK_MS;
-  const rate = (acked + wsSent - refused) / serverSecs;
+  const clientRate = (sioSent + wsSent - refused) / serverSecs;
   const counterRate = counted === undefined ? NaN : counted / serverSecs;
+  const rate = Number.isFinite(counterRate) ? counterRate : clientRate;
   const br = (v: number) => v / base.secs;
   const l = lat.summary();
   const goals: Goal[] = [
     {
       goal: `presence ≥ 20,000 heartbeats/s (${n} clients)`,
-      measured: `${Math.round(rate)}/s (server counter ${Number.isFinite(counterRate) ? Math.round(counterRate) : "n/a"}/s; offered ${Math.round(offered)}/s)`,
+      measured: `${Math.round(rate)}/s (client count ${Math.round(clientRate)}/s; offered ${Math.round(offered)}/s)`,
       met: rate >= 20_000,
     },
   ];
@@ -168,16 +176,16 @@ export async function presence(ctx: ScenarioContext): Promise<ScenarioResult> {
         title: `Presence: ${n} clients (half Socket.IO, half raw ws) at the flood guard's allowance, ${rounds} × ${seconds} s, alternating with the baseline`,
         columns: ["side", "heartbeats/s", "p50 ms", "p99 ms", "max ms", "refused", "× pipelined SETEX", "× concurrent SETEX"],
         rows: [
-          [`server (client count; offered ${Math.round(offered)}/s)`, Math.round(rate), round(l.p50), round(l.p99), round(l.max), refused, ratio(rate, br(base.pipelined)), ratio(rate, br(base.concurrent))],
-          ["server (cluster counter city_heartbeats_total)", Number.isFinite(counterRate) ? Math.round(counterRate) : "n/a", "", "", "", "", ratio(counterRate, br(base.pipelined)), ratio(counterRate, br(base.concurrent))],
+          [`server (cluster counter city_heartbeats_total; offered ${Math.round(offered)}/s)`, Number.isFinite(counterRate) ? Math.round(counterRate) : "n/a", round(l.p50), round(l.p99), round(l.max), refused, ratio(counterRate, br(base.pipelined)), ratio(counterRate, br(base.concurrent))],
+          ["server (client count: sent − refused)", Math.round(clientRate), "", "", "", "", ratio(clientRate, br(base.pipelined)), ratio(clientRate, br(base.concurrent))],
           ["baseline: ioredis SETEX awaited one at a time", Math.round(br(base.one)), "", "", "", "", "", ""],
           [`baseline: ioredis SETEX, ${n} concurrent callers`, Math.round(br(base.concurrent)), "", "", "", "", "", ""],
           ["baseline: ioredis SETEX, pipelines of 500", Math.round(br(base.pipelined)), "", "", "", "", "", ""],
         ],
-        note: `Latency is the Socket.IO ack time. The heartbeat timer fell behind its 105 ms tick ${behind} times (the load generator shares the CPUs).`,
+        note: `Latency: the ack time of the one-in-20 Socket.IO heartbeats that ask for one. The heartbeat timer fell behind its 105 ms tick ${behind} times (the load generator shares the CPUs).`,
       },
     ],
     goals,
-    raw: { n, offered, rate, counterRate, acked, wsSent, refused, base, latency: l, behind },
+    raw: { n, offered, rate, counterRate, clientRate, acked, sioSent, wsSent, refused, base, latency: l, behind },
   };
 }
