@@ -130,8 +130,12 @@ if (cluster.isPrimary) {
 
   setupWorker(io);
   process.send?.("baseline:ready");
-  process.once("SIGTERM", () => {
+  const stop = () => {
     io.close();
     void Promise.all([pub.quit(), sub.quit()]).finally(() => process.exit(0));
-  });
+    setTimeout(() => process.exit(0), 5_000).unref();
+  };
+  process.once("SIGTERM", stop);
+  // The primary is gone: do not linger.
+  process.once("disconnect", stop);
 }

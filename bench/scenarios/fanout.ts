@@ -6,7 +6,7 @@
 import type { Socket } from "socket.io-client";
 import type WebSocket from "ws";
 import { userToken } from "../../test/support/tokens.js";
-import { connectSio, connectWs, openMany, post } from "../lib/clients.js";
+import { connectSio, connectWs, openMany, post, retry } from "../lib/clients.js";
 import type { HttpTarget } from "../lib/processes.js";
 import type { ChartPoint, Goal, ScenarioContext, ScenarioResult } from "../lib/report.js";
 import { Samples, nowMs, ratio, round, sleep } from "../lib/stats.js";
@@ -38,6 +38,7 @@ interface Side {
 }
 
 const segments = new Map<string, Segment>();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 let segmentNo = 0;
 
 /** Every subscriber calls this with the message body it received. */
@@ -76,29 +77,47 @@ async function setUp(kind: Kind, target: HttpTarget, n: number, log: (m: string)
   const workers = new Map<string, number>();
   const seen = (w: string) => workers.set(w, (workers.get(w) ?? 0) + 1);
   const half = Math.floor(n / 2);
-  const sio = await openMany(half, 50, async () => {
-    const s = await connectSio(`${target.url}/city/rooms`);
-    await s.timeout(60_000).emitWithAck("room.join", { room_id: roomId });
-    seen(((await s.timeout(60_000).emitWithAck("server.info", {})) as { worker: string }).worker);
-    s.on("room.message", (ev: { message: { body: string } }) => onBody(ev.message.body));
-    return s;
-  });
-  const ws = await openMany(n - half, 50, async () => {
-    const w = await connectWs(`${wsBase}/ws/city/rooms/${roomId}`);
-    const info = new Promise<string>((resolve) => {
-      const once = (d: WebSocket.RawData) => {
-        const s = String(d);
-        if (!s.includes('"server.info"')) return;
-        w.off("message", once);
-        resolve((JSON.parse(s) as { worker: string }).worker);
-      };
-      w.on("message", once);
-    });
-    w.send(JSON.stringify({ event: "server.info" }));
-    seen(await info);
-    w.on("message", onWsFrame);
-    return w;
-  });
+  // Every subscriber is checked (it answers server.info) and retried on a loaded machine's
+  // dropped handshake, so the run never waits on a connection that is not there.
+  const sio = await openMany(half, 50, () =>
+    retry(async () => {
+      const s = await connectSio(`${target.url}/city/rooms`);
+      try {
+        await s.timeout(30_000).emitWithAck("room.join", { room_id: roomId });
+        seen(((await s.timeout(30_000).emitWithAck("server.info", {})) as { worker: string }).worker);
+      } catch (err) {
+        s.close();
+        throw err;
+      }
+      s.on("room.message", (ev: { message: { body: string } }) => onBody(ev.message.body));
+      return s;
+    }),
+  );
+  const ws = await openMany(n - half, 50, () =>
+    retry(async () => {
+      const w = await connectWs(`${wsBase}/ws/city/rooms/${roomId}`);
+      const info = new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no server.info answer")), 30_000);
+        const once = (d: WebSocket.RawData) => {
+          const s = String(d);
+          if (!s.includes('"server.info"')) return;
+          w.off("message", once);
+          clearTimeout(timer);
+          resolve((JSON.parse(s) as { worker: string }).worker);
+        };
+        w.on("message", once);
+      });
+      w.send(JSON.stringify({ event: "server.info" }));
+      try {
+        seen(await info);
+      } catch (err) {
+        w.terminate();
+        throw err;
+      }
+      w.on("message", onWsFrame);
+      return w;
+    }),
+  );
   const sioSenders = await Promise.all([1, 2].map((k) => connectSio(`${target.url}/city/rooms`, { token: tokens[k]! })));
   const wsSenders = await Promise.all([3, 4].map((k) => connectWs(`${wsBase}/ws/city/rooms/${roomId}?token=${tokens[k]}`)));
   log(`fan-out ${kind}: ${n} subscribers on workers ${JSON.stringify(Object.fromEntries(workers))}`);
@@ -177,6 +196,8 @@ interface Row {
   all: Samples;
   rest: Samples;
   ws: Samples;
+  /** p99 of each segment: their median is robust to one segment hit by a burst of foreign load. */
+  segmentP99: number[];
 }
 
 export async function fanout(ctx: ScenarioContext): Promise<ScenarioResult> {
@@ -191,14 +212,14 @@ export async function fanout(ctx: ScenarioContext): Promise<ScenarioResult> {
     sides.push(await setUp("server", server, n, ctx.log));
     sides.push(await setUp("baseline", baseline, n, ctx.log));
     // Warm-up: JIT, prepared statements, connection pools; not measured.
-    for (const side of sides) await runSegment(side, 10, 2, drainMs);
+    for (const side of sides) await runSegment(side, rates[rates.length - 1]!, 3, drainMs);
     const rows: Row[] = [];
     for (const rate of rates) {
       const acc = new Map<Kind, Row>();
       for (let r = 0; r < reps; r++) {
         for (const side of r % 2 === 0 ? sides : [...sides].reverse()) {
           const seg = await runSegment(side, rate, seconds / reps, drainMs);
-          const row = acc.get(side.kind) ?? { kind: side.kind, rate, sent: 0, expected: 0, delivered: 0, lost: 0, sendErrors: 0, deliveriesPerSec: 0, all: new Samples(), rest: new Samples(), ws: new Samples() };
+          const row = acc.get(side.kind) ?? { kind: side.kind, rate, sent: 0, expected: 0, delivered: 0, lost: 0, sendErrors: 0, deliveriesPerSec: 0, all: new Samples(), rest: new Samples(), ws: new Samples(), segmentP99: [] };
           const delivered = seg.rest.count + seg.ws.count;
           row.sent += seg.sent;
           row.expected += seg.sent * seg.subscribers;
@@ -206,6 +227,10 @@ export async function fanout(ctx: ScenarioContext): Promise<ScenarioResult> {
           row.lost += seg.received.reduce((s, c) => s + Math.max(0, seg.subscribers - c), 0);
           row.sendErrors += seg.sendErrors;
           row.deliveriesPerSec += delivered / Math.max(seconds / reps, (seg.lastReceive - seg.firstSend) / 1000) / reps;
+          const segAll = new Samples();
+          segAll.addAll(seg.rest);
+          segAll.addAll(seg.ws);
+          row.segmentP99.push(segAll.summary().p99);
           row.rest.addAll(seg.rest);
           row.ws.addAll(seg.ws);
           row.all.addAll(seg.rest);
@@ -241,15 +266,21 @@ function report(n: number, rows: Row[], sides: Side[]): ScenarioResult {
       round(s.max),
       round(r.rest.summary().p99),
       round(r.ws.summary().p99),
-      r.kind === "server" ? `${ratio(s.p50, base.p50)} / ${ratio(s.p99, base.p99)}` : "1 / 1",
+      round(median(r.segmentP99)),
+      r.kind === "server" ? `${ratio(s.p50, base.p50)} / ${ratio(s.p99, base.p99)} / ${ratio(median(r.segmentP99), median(rows.find((b) => b.kind === "baseline" && b.rate === r.rate)!.segmentP99))}` : "1 / 1 / 1",
     ];
   });
   const at20 = rows.filter((r) => r.rate === 20);
   const s20 = at20.find((r) => r.kind === "server")!;
   const b20 = at20.find((r) => r.kind === "baseline")!;
   const p99ratio = ratio(s20.all.summary().p99, b20.all.summary().p99);
+  const medRatio = ratio(median(s20.segmentP99), median(b20.segmentP99));
   const goals: Goal[] = [
-    { goal: `fan-out p99 at 20 msg/s ≤ 1.25 × baseline (${n} subscribers)`, measured: `${round(s20.all.summary().p99)} ms vs ${round(b20.all.summary().p99)} ms = ${p99ratio}×`, met: p99ratio <= 1.25 },
+    {
+      goal: `fan-out p99 at 20 msg/s ≤ 1.25 × baseline (${n} subscribers)`,
+      measured: `${round(s20.all.summary().p99)} ms vs ${round(b20.all.summary().p99)} ms = ${p99ratio}× (median of segment p99s: ${round(median(s20.segmentP99))} vs ${round(median(b20.segmentP99))} ms = ${medRatio}×)`,
+      met: p99ratio <= 1.25,
+    },
     { goal: "fan-out: zero loss at 20 msg/s", measured: `${s20.lost} lost, ${s20.sendErrors} send errors`, met: s20.lost === 0 && s20.sendErrors === 0 },
   ];
   const top = Math.max(...rows.map((r) => r.rate));
@@ -263,7 +294,7 @@ function report(n: number, rows: Row[], sides: Side[]): ScenarioResult {
     tables: [
       {
         title: `Fan-out: ${n} subscribers in one room (half Socket.IO, half raw ws), half the posts over REST, half over sockets`,
-        columns: ["side", "msg/s", "sent", "delivered", "lost", "send errors", "deliveries/s", "p50 ms", "p99 ms", "max ms", "p99 REST-sent", "p99 socket-sent", "× baseline p50 / p99"],
+        columns: ["side", "msg/s", "sent", "delivered", "lost", "send errors", "deliveries/s", "p50 ms", "p99 ms", "max ms", "p99 REST-sent", "p99 socket-sent", "median segment p99", "× baseline p50 / p99 / median p99"],
         rows: table,
         note: `Subscribers per worker (${dist}).`,
       },
