@@ -95,6 +95,12 @@ export function createWorkerMetrics(): WorkerMetrics {
     labelNames: ["protocol"] as const,
     registers,
   });
+  const dropped = new Counter({
+    name: `${METRIC_PREFIX}connections_dropped_total`,
+    help: "Connections the server cut off: slow_reader (stopped reading, buffer over its bound) or unresponsive (no pong)",
+    labelNames: ["protocol", "reason"] as const,
+    registers,
+  });
   // Series that exist from the start read 0 rather than missing.
   messagesOut.inc({ protocol: "socket.io" }, 0);
   messagesOut.inc({ protocol: "ws" }, 0);
@@ -107,6 +113,7 @@ export function createWorkerMetrics(): WorkerMetrics {
       delivered: (protocol, event, recipients) => {
         if (event === "room.message") messagesOut.inc({ protocol }, recipients);
       },
+      dropped: (protocol, reason) => dropped.inc({ protocol, reason }),
     },
     observeHttp(method, route, status, seconds) {
       http.observe({ method: METHODS.has(method) ? method : "other", route, status: String(status) }, seconds);

@@ -10,7 +10,11 @@ export interface RealtimeMetrics {
   messageIn(): void;
   /** A live room event was handed to `recipients` clients of this worker. */
   delivered(protocol: RealtimeProtocol, event: string, recipients: number): void;
+  /** The server cut a connection off: it stopped reading (`slow_reader`) or answering pings (`unresponsive`). */
+  dropped(protocol: RealtimeProtocol, reason: DropReason): void;
 }
+
+export type DropReason = "slow_reader" | "unresponsive";
 
 /** Connections and room subscriptions of one worker, read when metrics are scraped. */
 export interface RealtimeStats {

@@ -67,7 +67,7 @@ export async function createRealtime(server: http.Server, deps: RealtimeDeps) {
   presenceNsp.use(ioServer.authenticate);
   bindPresenceNamespace(presenceNsp, presence, deps.workerId);
 
-  const ws = attachWsShim(server, { verify: deps.verify, hub, rooms: deps.rooms, handleRoom, presence, logger, workerId: deps.workerId });
+  const ws = attachWsShim(server, { verify: deps.verify, hub, rooms: deps.rooms, handleRoom, presence, logger, workerId: deps.workerId, onDrop: metrics && ((reason) => metrics.dropped("ws", reason)) });
 
   // Committed room writes reach every subscriber through the hub.
   deps.rooms.setEventSink({

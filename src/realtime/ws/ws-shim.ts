@@ -18,6 +18,7 @@ import type { Connection, PresenceProtocol } from "../connection-types.js";
 import { FloodGuard } from "../flood-guard.js";
 import { MAX_FRAME_BYTES } from "../protocol/inbound.js";
 import { encodeFrame, errorEvent, type ServerEvent, type WsDialect } from "../protocol/outbound.js";
+import type { DropReason } from "../realtime-metrics.js";
 
 /** A client that stops reading is dropped before its send buffer passes this. */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -35,6 +36,8 @@ export interface WsShimDeps {
   readonly logger: Logger;
   /** Answered to `{event:"server.info"}`, so clients and tests can see which worker serves them. */
   readonly workerId: string;
+  /** Told when the shim cuts a client off (metrics); optional. */
+  readonly onDrop?: (reason: DropReason) => void;
 }
 
 type Route = { kind: "rooms"; roomId: string } | { kind: "presence" };
@@ -88,6 +91,7 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
   const pinger = setInterval(() => {
     for (const ws of wss.clients) {
       if (!alive.has(ws)) {
+        deps.onDrop?.("unresponsive");
         ws.terminate();
         continue;
       }
@@ -147,6 +151,7 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
   function sendFrame(ws: WebSocket, frame: Buffer): void {
     if (ws.readyState !== WebSocket.OPEN) return;
     if (ws.bufferedAmount + frame.length > MAX_BUFFERED_BYTES) {
+      deps.onDrop?.("slow_reader");
       ws.terminate(); // a reader this slow would hold unbounded memory
       return;
     }
