@@ -4,7 +4,10 @@
 // process (createApp, no cluster front door: this measures the queue, not the balancer) and one
 // job worker process, against a fresh migrated PostgreSQL database and the local Redis.
 // Direct and invoke runs alternate in rounds, so drifting machine load hits both alike.
-// Run: node --import tsx bench/secondme.ts  [BENCH_SECONDS=4 BENCH_ROUNDS=3 BENCH_USERS=1,50
+// BENCH_USERS lists the runs: `N` is N users each sending their next prompt as soon as the last is
+// answered (back to back: at N=50 this measures capacity, and the wait is queueing); `N@MS` is N
+// users each sending one prompt every MS milliseconds, as people do (overhead at a given load).
+// Run: node --import tsx bench/secondme.ts  [BENCH_SECONDS=4 BENCH_ROUNDS=3 BENCH_USERS=1,50@500,50
 //      BENCH_WRITE=bench/secondme-run.md BENCH_PROFILE=/tmp/prof]
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
@@ -20,8 +23,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(here, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const USERS = (process.env.BENCH_USERS ?? "1,50").split(",").map(Number);
-const CONCURRENCY = String(Math.max(64, ...USERS));
+const RUNS = (process.env.BENCH_USERS ?? "1,50@500,50").split(",").map((spec) => {
+  const [users, pace] = spec.split("@").map(Number);
+  return { users: users!, paceMs: pace ?? 0 };
+});
+const CONCURRENCY = String(Math.max(64, ...RUNS.map((r) => r.users)));
 
 // ---- orchestration -----------------------------------------------------------------------------
 function start(args: string[], env: Record<string, string>, readyLine?: RegExp): Promise<ChildProcess> {
@@ -70,24 +76,33 @@ function cpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
-/** `users` loops, each sending one request at a time for `seconds`; returns every latency (ms). */
-async function load(users: number, seconds: number, send: (user: number, i: number) => Promise<number>): Promise<number[]> {
+/**
+ * `users` loops, each sending one request at a time for `seconds`, the next one as soon as the last
+ * is answered, or (paceMs > 0) at most one every `paceMs`, the users' starts spread over the first
+ * interval. Returns every latency (ms).
+ */
+async function load(users: number, seconds: number, send: (user: number, i: number) => Promise<number>, paceMs = 0): Promise<number[]> {
   const until = performance.now() + seconds * 1000;
   const lat: number[] = [];
   let errors = 0;
+  const statuses = new Set<number>();
   await Promise.all(
     Array.from({ length: users }, async (_, u) => {
+      if (paceMs) await sleep((paceMs * u) / users);
       for (let i = 0; performance.now() < until; i++) {
         const t0 = performance.now();
         const status = await send(u, i);
-        if (status !== 200) errors++;
+        if (status !== 200) (errors++, statuses.add(status));
         else lat.push(performance.now() - t0);
+        if (paceMs) await sleep(t0 + paceMs - performance.now());
       }
     }),
   );
-  if (errors) throw new Error(`${errors} requests failed`);
+  if (errors) throw new Error(`${errors} requests failed (status ${[...statuses].join(", ")})`);
   return lat;
 }
 
@@ -104,6 +119,8 @@ async function main(): Promise<void> {
     AGENTS_CORE_URL: `http://127.0.0.1:${standinPort}`,
     BULLMQ_PREFIX: `city:bench:${run}:bull`,
     SECONDME_CONCURRENCY: CONCURRENCY,
+    // One bench user sends far more than a person would (50 writes/s is a user's limit).
+    RATE_LIMIT_ENABLED: "false",
     PORT: String(apiPort),
   };
   const children: ChildProcess[] = [];
@@ -119,7 +136,7 @@ async function main(): Promise<void> {
     const api = `http://127.0.0.1:${apiPort}/secondme/invoke`;
     const direct = `${env.AGENTS_CORE_URL}/agents/ag_secondme_global/invoke`;
     const rows: string[] = [];
-    for (const users of USERS) {
+    for (const { users, paceMs } of RUNS) {
       const tokens = Array.from({ length: users }, (_, u) => userToken(`u_bench_${run}_${users}_${u}`));
       const viaApi = (u: number, i: number) => post(api, { authorization: `Bearer ${tokens[u]}` }, JSON.stringify({ prompt: `bench prompt ${i}` }));
       // The same body the worker sends, with a context of a few turns like a live conversation.
@@ -131,21 +148,22 @@ async function main(): Promise<void> {
           JSON.stringify({ input, context: { user_id: `u${u}`, kind: "secondme" }, agent_id: "ag_secondme_global", message_text: "bench prompt 1", channel_id: `secondme:u${u}`, user_id: `u${u}` }),
         );
       // Warm up connections, prepared statements and the JIT.
-      await load(users, 1, viaDirect);
-      await load(users, 2, viaApi);
+      await load(users, 1, viaDirect, paceMs);
+      await load(users, 2, viaApi, paceMs);
       const d: number[] = [];
       const a: number[] = [];
       let cpuSpent = 0;
       for (let r = 0; r < ROUNDS; r++) {
-        d.push(...(await load(users, SECONDS / 2, viaDirect)));
+        d.push(...(await load(users, SECONDS / 2, viaDirect, paceMs)));
         const c0 = cpu();
-        a.push(...(await load(users, SECONDS, viaApi)));
+        a.push(...(await load(users, SECONDS, viaApi, paceMs)));
         cpuSpent += cpu() - c0;
       }
       d.sort((x, y) => x - y);
       a.sort((x, y) => x - y);
       const [d50, d99, a50, a99] = [quantile(d, 0.5), quantile(d, 0.99), quantile(a, 0.5), quantile(a, 0.99)];
-      const row = `| ${users} | ${a.length} | ${(a.length / (ROUNDS * SECONDS)).toFixed(0)} | ${d50.toFixed(2)} | ${d99.toFixed(2)} | ${a50.toFixed(2)} | ${a99.toFixed(2)} | **${(a50 - d50).toFixed(2)}** | **${(a99 - d99).toFixed(2)}** | ${(cpuSpent / a.length).toFixed(2)} |`;
+      const pace = paceMs ? `one per ${paceMs} ms each` : "back to back";
+      const row = `| ${users} | ${pace} | ${a.length} | ${(a.length / (ROUNDS * SECONDS)).toFixed(0)} | ${d50.toFixed(2)} | ${d99.toFixed(2)} | ${a50.toFixed(2)} | ${a99.toFixed(2)} | **${(a50 - d50).toFixed(2)}** | **${(a99 - d99).toFixed(2)}** | ${(cpuSpent / a.length).toFixed(2)} |`;
       console.log(row);
       rows.push(row);
     }
@@ -156,8 +174,8 @@ async function main(): Promise<void> {
       `Measured ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}, 1-min load average at the end ${load1}.`,
       `${ROUNDS} rounds of ${SECONDS} s per concurrency (direct runs ${SECONDS / 2} s), SECONDME_CONCURRENCY=${CONCURRENCY}.`,
       "",
-      "| users | invokes | invokes/s | direct p50 ms | direct p99 ms | invoke p50 ms | invoke p99 ms | overhead p50 ms | overhead p99 ms | API+worker CPU ms/invoke |",
-      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      "| users | prompts | invokes | invokes/s | direct p50 ms | direct p99 ms | invoke p50 ms | invoke p99 ms | overhead p50 ms | overhead p99 ms | API+worker CPU ms/invoke |",
+      "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
       ...rows,
       "",
       "Floors measured in the same run (sequential, one at a time): what any design pays per invoke on this machine.",
