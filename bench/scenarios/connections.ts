@@ -62,19 +62,23 @@ interface KindResult {
 
 type Side = "server" | "baseline";
 
-/** One kind of connection on a fresh server and a fresh baseline (RSS deltas of a process that
- *  already grew its heap for another kind would hide the new connections' cost). */
-async function measureKind(ctx: ScenarioContext, kind: "sio" | "ws", n: number): Promise<KindResult> {
-  ctx.log(`connections (${kind}): starting a fresh server and baseline`);
+type Kind = "sio" | "ws";
+
+/** Kinds of connection measured one after the other on one fresh server and one fresh baseline,
+ *  the connections of a kind kept open while the next is measured. The full run gives each kind
+ *  a pair of its own (RSS deltas of a process that already grew its heap for another kind may
+ *  hide the new connections' cost); the quick run shares one pair to save a start-up. */
+async function measureKinds(ctx: ScenarioContext, kinds: Kind[], n: number): Promise<Partial<Record<Kind, KindResult>>> {
+  ctx.log(`connections (${kinds.join(", ")}): starting a fresh server and baseline`);
   const [server, baseline] = await Promise.all([
     startCity({ databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl, nodeFlags: GC_FLAGS }),
     startBaseline({ redisUrl: ctx.redisUrl, nodeFlags: GC_FLAGS }),
   ]);
   const children: ChildProcess[] = [];
+  const run = Math.random().toString(36).slice(2, 8);
+  const rooms: string[] = [];
   try {
-    const run = Math.random().toString(36).slice(2, 8);
     const owner = { authorization: `Bearer ${userToken(`u_bench_conn_${run}`)}` };
-    const rooms: string[] = [];
     for (let i = 0; i < Math.ceil(n / PER_ROOM); i++) {
       const res = await post(`${server.url}/city/rooms`, owner, JSON.stringify({ name: `Idle ${run} ${i}`, slug: `bench-idle-${run}-${i}` }));
       if (res.status !== 201) throw new Error(`room create failed: ${res.status} ${res.body}`);
@@ -83,13 +87,24 @@ async function measureKind(ctx: ScenarioContext, kind: "sio" | "ws", n: number):
     // Warm-up: a first round of connections makes each process load and compile what serving
     // them needs once (Prisma's query compiler is WebAssembly loaded on first use, ~10 MB of heap
     // and more of wasm memory per worker; JIT code; pools). Closed again before measuring.
-    await Promise.all(
-      [server, baseline].map(async (t) => {
-        const warm = await hold({ kind, base: t.url, rooms, tokens: t === server, n: WARM_UP, userPrefix: `u_bench_warm_${run}_${kind}_` });
-        await warm.more();
-        await release(warm.child);
-      }),
-    );
+    for (const kind of kinds) {
+      await Promise.all(
+        [server, baseline].map(async (t) => {
+          const warm = await hold({ kind, base: t.url, rooms, tokens: t === server, n: WARM_UP, userPrefix: `u_bench_warm_${run}_${kind}_` });
+          await warm.more();
+          await release(warm.child);
+        }),
+      );
+    }
+    const results: Partial<Record<Kind, KindResult>> = {};
+    for (const kind of kinds) results[kind] = await measureKind(kind);
+    return results;
+  } finally {
+    await Promise.all(children.map(release));
+    await Promise.all([server.stop(), baseline.stop()]);
+  }
+
+  async function measureKind(kind: Kind): Promise<KindResult> {
     const zero = () => ({ server: 0, baseline: 0 });
     const out: KindResult = { half: zero(), connected: zero(), before: zero(), mid: zero(), after: zero() };
     const [s0, b0] = await Promise.all([settledRss(server.pid), settledRss(baseline.pid)]);
@@ -111,15 +126,13 @@ async function measureKind(ctx: ScenarioContext, kind: "sio" | "ws", n: number):
       }),
     );
     return out;
-  } finally {
-    await Promise.all(children.map(release));
-    await Promise.all([server.stop(), baseline.stop()]);
   }
 }
 
 export async function connections(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const n = ctx.full ? 10_000 : 2_000;
-  const results = { sio: await measureKind(ctx, "sio", n), ws: await measureKind(ctx, "ws", n) };
+  const n = ctx.full ? 10_000 : 1_000;
+  const measured = ctx.full ? { ...(await measureKinds(ctx, ["sio"], n)), ...(await measureKinds(ctx, ["ws"], n)) } : await measureKinds(ctx, ["sio", "ws"], n);
+  const results = measured as Record<Kind, KindResult>;
   /** RSS per connection of the second half (the steady cost); `all`: of every connection from the
    *  fresh process, which also counts the one-off growth of the first connections. */
   const per = (kind: "sio" | "ws", side: Side) => {

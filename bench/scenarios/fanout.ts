@@ -203,8 +203,8 @@ interface Row {
 export async function fanout(ctx: ScenarioContext): Promise<ScenarioResult> {
   const n = ctx.full ? 1000 : 200;
   const rates = ctx.full ? [20, 40, 60] : [20, 40];
-  const seconds = 10; // per rate and side
-  const reps = 4; // segments per rate and side, alternating server and baseline
+  const seconds = ctx.full ? 10 : 6; // per rate and side
+  const reps = ctx.full ? 4 : 3; // segments per rate and side, alternating server and baseline
   const drainMs = ctx.full ? 5_000 : 3_000;
   const { server, baseline } = await ctx.shared();
   const sides: Side[] = [];

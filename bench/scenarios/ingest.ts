@@ -45,7 +45,7 @@ async function closedLoop(c: number, seconds: number, call: (loop: number, i: nu
 export async function ingest(ctx: ScenarioContext): Promise<ScenarioResult> {
   const c = ctx.full ? 64 : 32;
   const rounds = ctx.full ? 3 : 2;
-  const seconds = ctx.full ? 10 : 5;
+  const seconds = ctx.full ? 10 : 3;
   const { server } = await ctx.shared();
   const run = Math.random().toString(36).slice(2, 8);
   const tokens = Array.from({ length: c }, (_, k) => userToken(`u_bench_ing_${run}_${k}`, { name: `Ingest ${k}` }));
