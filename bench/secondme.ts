@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createMigratedDatabase } from "../test/support/database.js";
 import { TEST_JWT_SECRET, userToken } from "../test/support/tokens.js";
+import { dropKeys } from "../test/support/redis-keys.js";
 import { measureFloors } from "./secondme-floors.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -194,13 +195,7 @@ async function main(): Promise<void> {
 async function dropBenchKeys(pattern: string): Promise<void> {
   const { createRedis, closeRedis } = await import("../src/infra/redis/redis.js");
   const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379/0", "commands", "city-bench");
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
-  await closeRedis(redis);
+  await dropKeys(pattern, redis).finally(() => closeRedis(redis));
 }
 
 // ---- child roles -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // and per IP answer 429 rate_limited with Retry-After; message posts share one bucket across REST,
 // Socket.IO and raw ws; reads are never limited; the limiter fails open without Redis. And the
 // per-connection flood guard: a socket that floods gets errors, then is disconnected.
+import { dropKeys } from "../support/redis-keys.js";
 import { expect } from "chai";
 import { createRateLimiter } from "../../src/ratelimit/index.js";
 import { closeRedis, createRedis, type Redis } from "../../src/infra/redis/redis.js";
@@ -26,15 +27,6 @@ async function post(base: string, path: string, body: unknown, token?: string, h
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
 
-async function dropKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
-}
-
 describe("hostile: rate limits", function () {
   this.timeout(60_000);
   let redis: Redis;
@@ -43,7 +35,7 @@ describe("hostile: rate limits", function () {
     await redis.ping(); // until it is ready, the limiter would (rightly) fail open
   });
   after(async () => {
-    await dropKeys(redis, `${PREFIX}*`);
+    await dropKeys(`${PREFIX}*`, redis);
     await closeRedis(redis);
   });
 

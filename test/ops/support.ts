@@ -1,5 +1,4 @@
 // Helpers for the operations tests: reading Prometheus text, and cleaning a run's BullMQ keys.
-import { closeRedis, createRedis } from "../../src/infra/redis/redis.js";
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
 
@@ -36,17 +35,4 @@ export async function scrape(base: string, path = "/metrics"): Promise<Sample[]>
   return parseMetrics(text);
 }
 
-/** Deletes every Redis key matching `pattern` (a run's own BullMQ prefix). */
-export async function dropKeys(pattern: string): Promise<void> {
-  const redis = createRedis(REDIS_URL, "commands", "city-test-ops");
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== "0");
-  } finally {
-    await closeRedis(redis);
-  }
-}
+export { dropKeys } from "../support/redis-keys.js";

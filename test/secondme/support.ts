@@ -1,10 +1,10 @@
 // Second Me test rig: the stand-in Agents Core, the real server (test/support/server.ts) and a real
 // `secondme` worker, all on one unique BullMQ prefix and unique user ids, so runs sharing this
 // Redis never see each other's jobs. `stop` removes every key the prefix owns.
+import { dropKeys } from "../support/redis-keys.js";
 import { loadConfig } from "../../src/config/config.js";
 import { createLogger } from "../../src/core/logger.js";
 import { startAgentsCoreStandin, type AgentsCoreStandin } from "../../src/dev/agents-core-standin.js";
-import { closeRedis, createRedis, type Redis } from "../../src/infra/redis/redis.js";
 import { startSecondMeWorker, type SecondMeWorker } from "../../workers/secondme-worker.js";
 import { startServer, testEnv, type TestServer } from "../support/server.js";
 import { auth, userToken } from "../support/tokens.js";
@@ -70,20 +70,6 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
       await dropKeys(`city:test:${run}:bull:*`);
     },
   };
-}
-
-async function dropKeys(pattern: string): Promise<void> {
-  const redis: Redis = createRedis(REDIS_URL, "commands", "city-test");
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== "0");
-  } finally {
-    await closeRedis(redis);
-  }
 }
 
 export interface Res<T = any> {
