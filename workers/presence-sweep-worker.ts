@@ -9,7 +9,6 @@ import type { Config } from "../src/config/config.js";
 import { closeRedis, createRedis } from "../src/infra/redis/redis.js";
 import { createPresenceService } from "../src/presence/presence-service.js";
 import {
-  BULL_PREFIX,
   PRESENCE_SWEEP_JOB_NAME,
   PRESENCE_SWEEP_QUEUE,
   PRESENCE_SWEEP_SCHEDULER_ID,
@@ -17,7 +16,7 @@ import {
 } from "../src/presence/sweep-queue.js";
 
 export interface PresenceSweepWorkerOptions {
-  /** BullMQ key prefix; tests use their own so they never touch a running deployment's queue. @defaultValue BULL_PREFIX */
+  /** BullMQ key prefix; tests use their own so they never touch a running deployment's queue. @defaultValue config.queue.prefix (BULLMQ_PREFIX) */
   readonly prefix?: string;
   /** Called after each sweep this process ran (logging, metrics). */
   readonly onSweep?: (result: { offline: number; at: number }) => void;
@@ -33,7 +32,7 @@ export async function startPresenceSweepWorker(
   config: Config,
   opts: PresenceSweepWorkerOptions = {},
 ): Promise<PresenceSweepWorker> {
-  const prefix = opts.prefix ?? BULL_PREFIX;
+  const prefix = opts.prefix ?? config.queue.prefix;
   const commands = createRedis(config.redisUrl, "commands", "city-presence-sweep");
   // BullMQ: its own connections, maxRetriesPerRequest null (the worker blocks on one of them).
   const queueConn = createRedis(config.redisUrl, "bullmq", "city-presence-sweep-queue");

@@ -5,5 +5,5 @@ export type { OnlineUser, PresenceService, PresenceServiceOptions, SweepResult }
 export { subscribeTransitions, decodeTransitions } from "./transitions.js";
 export type { PresenceStatus, PresenceTransition, TransitionSubscription } from "./transitions.js";
 export { EXPIRY_KEY, TRANSITIONS_CHANNEL, presenceKeys } from "./keys.js";
-export { BULL_PREFIX, PRESENCE_SWEEP_QUEUE, PRESENCE_SWEEP_SCHEDULER_ID, PRESENCE_SWEEP_JOB_NAME } from "./sweep-queue.js";
+export { PRESENCE_SWEEP_QUEUE, PRESENCE_SWEEP_SCHEDULER_ID, PRESENCE_SWEEP_JOB_NAME } from "./sweep-queue.js";
 export type { PresenceSweepJobResult } from "./sweep-queue.js";

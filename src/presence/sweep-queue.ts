@@ -3,8 +3,6 @@
 // job per interval however many sweep workers run.
 
 export const PRESENCE_SWEEP_QUEUE = "presence-sweep";
-/** BullMQ's own key prefix, kept apart from the contract keys and from `city:presence:`. */
-export const BULL_PREFIX = "city:bull";
 export const PRESENCE_SWEEP_SCHEDULER_ID = "presence-sweep";
 export const PRESENCE_SWEEP_JOB_NAME = "sweep";
 

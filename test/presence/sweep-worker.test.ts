@@ -1,5 +1,6 @@
 // The sweep as a BullMQ job scheduler: it runs by itself, and with two sweep processes each
-// expiry is still reported exactly once. A private BullMQ prefix keeps this off any real queue.
+// expiry is still reported exactly once. A private BullMQ prefix (BULLMQ_PREFIX, as operators set
+// it) keeps this off any real queue.
 import { expect } from "chai";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
@@ -12,7 +13,7 @@ import { REDIS_URL, eventually, ids, listenTransitions, sleep } from "./support.
 describe("presence sweep worker (BullMQ job scheduler)", function () {
   this.timeout(30_000);
   const prefix = `city:bull:test:${Math.random().toString(36).slice(2, 10)}`;
-  const config = loadConfig({ NODE_ENV: "test", REDIS_URL, PRESENCE_TTL_SECONDS: "1", PRESENCE_SWEEP_INTERVAL_MS: "300" });
+  const config = loadConfig({ NODE_ENV: "test", REDIS_URL, PRESENCE_TTL_SECONDS: "1", PRESENCE_SWEEP_INTERVAL_MS: "300", BULLMQ_PREFIX: prefix });
   let redis: Redis;
   let workers: PresenceSweepWorker[] = [];
 
@@ -35,7 +36,7 @@ describe("presence sweep worker (BullMQ job scheduler)", function () {
     try {
       const sweeps: number[] = [];
       const onSweep = ({ at }: { at: number }) => sweeps.push(at);
-      workers = await Promise.all([1, 2].map(() => startPresenceSweepWorker(config, { prefix, onSweep })));
+      workers = await Promise.all([1, 2].map(() => startPresenceSweepWorker(config, { onSweep })));
       const presence = createPresenceService({ redis, config: config.presence });
       const users = Array.from({ length: 50 }, (_, i) => id.user(i));
       const started = Date.now();
