@@ -11,6 +11,7 @@ import { RoomHub } from "./room-hub.js";
 import { createRoomsHandler, type RoomsHandlerDeps } from "./rooms-handler.js";
 import { createPresenceHandler } from "./presence-handler.js";
 import { createIoServer } from "./socketio/io-server.js";
+import { watchSlowReaders } from "./socketio/slow-readers.js";
 import { bindRoomsNamespace, ROOMS_NAMESPACE } from "./socketio/rooms-namespace.js";
 import { bindPresenceNamespace, PRESENCE_NAMESPACE, userRoom } from "./socketio/presence-namespace.js";
 import { attachWsShim } from "./ws/ws-shim.js";
@@ -60,6 +61,7 @@ export async function createRealtime(server: http.Server, deps: RealtimeDeps) {
     },
   };
 
+  const stopSlowReaderCheck = watchSlowReaders(ioServer.io, () => metrics?.dropped("socket.io", "slow_reader"));
   const roomsNsp = ioServer.io.of(ROOMS_NAMESPACE);
   roomsNsp.use(ioServer.authenticate);
   bindRoomsNamespace(roomsNsp, hub, handleRoom, deps.workerId);
@@ -132,6 +134,7 @@ export async function createRealtime(server: http.Server, deps: RealtimeDeps) {
       await transitions?.close().catch(() => {});
       await closeRedis(subscriber);
       await ws.close();
+      stopSlowReaderCheck();
       await ioServer.close();
       hub.close();
     },

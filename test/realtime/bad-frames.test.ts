@@ -15,6 +15,7 @@ describe("realtime: bad frames, auth and floods", function () {
   let srv: TestServer;
   const tok = userToken("u_frames");
   let room: string;
+  let writer = 0;
 
   before(async () => {
     srv = await startServer();
@@ -146,42 +147,85 @@ describe("realtime: bad frames, auth and floods", function () {
     const slowRoom = await freshRoom(srv.url, tok);
     // A bare TCP client that completes the WebSocket handshake and then never reads again
     // (the ws client library resumes its socket by itself, so it cannot play this part).
-    const { port } = new URL(srv.url);
-    const sock = net.connect(Number(port), "127.0.0.1");
-    sock.on("error", () => {});
-    sock.write(
-      `GET /ws/city/rooms/${slowRoom} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-    );
-    const head = await new Promise<string>((r) => sock.once("data", (d: Buffer) => r(d.toString("latin1"))));
-    expect(head).to.match(/^HTTP\/1\.1 101/);
+    const sock = await rawUpgrade(`/ws/city/rooms/${slowRoom}`);
     sock.pause();
     // A reader that never reads cannot see the server hang up, so ask the server how many
     // readers it has dropped for being slow (the ping check would drop this one too, later).
-    const before = await slowReaderDrops();
-    // Loopback TCP buffers hold several MB before the server's own buffer grows at all, so keep
-    // writing until the server gives up on the reader (or a generous deadline passes). Writers are
-    // many users so the per-user limit does not slow this down; a 429 of the per-IP limit only
-    // means "wait a moment".
-    const big = "z".repeat(4_000);
-    let n = 0;
-    let dropped = false;
-    const deadline = Date.now() + 120_000;
-    while (!dropped && Date.now() < deadline) {
-      const posts = await Promise.all(
-        Array.from({ length: 40 }, () => api(srv.url, "POST", `/city/rooms/${slowRoom}/messages`, { token: userToken(`u_w${n++}`), body: { body: big } })),
-      );
-      expect(posts.map((p) => p.status).filter((s) => s !== 201 && s !== 429)).to.deep.equal([]);
-      if (posts.some((p) => p.status === 429)) await new Promise((r) => setTimeout(r, 250));
-      dropped = (await slowReaderDrops()) > before;
-    }
+    const before = await slowReaderDrops("ws");
+    const dropped = await floodUntil(slowRoom, async () => (await slowReaderDrops("ws")) > before);
     sock.destroy();
     expect(dropped, "the server dropped the reader that stopped reading").to.equal(true);
   });
 
-  async function slowReaderDrops(): Promise<number> {
+  it("drops a Socket.IO reader that stops reading before its queue grows without bound", async () => {
+    const slowRoom = await freshRoom(srv.url, tok);
+    // Socket.IO over a bare TCP client: the engine.io WebSocket handshake, the namespace connect
+    // and a room.join with an ack, read until acknowledged; then it never reads again.
+    const sock = await rawUpgrade("/socket.io/?EIO=4&transport=websocket");
+    let seen = "";
+    sock.on("data", (d: Buffer) => (seen += d.toString("latin1")));
+    const waitFor = async (text: string, what: string) => {
+      for (let i = 0; i < 200 && !seen.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(seen, what).to.include(text);
+    };
+    sock.write(maskedText("40/city/rooms,"));
+    await waitFor("40/city/rooms,{", "namespace connected");
+    sock.write(maskedText(`42/city/rooms,0["room.join",{"room_id":"${slowRoom}"}]`));
+    await waitFor("43/city/rooms,0", "room.join acknowledged");
+    sock.pause();
+    const before = await slowReaderDrops("socket.io");
+    const dropped = await floodUntil(slowRoom, async () => (await slowReaderDrops("socket.io")) > before);
+    sock.destroy();
+    expect(dropped, "the server dropped the Socket.IO reader that stopped reading").to.equal(true);
+  });
+
+  /** A TCP connection upgraded to WebSocket at `path` (the 101 read), for clients that misbehave. */
+  async function rawUpgrade(path: string): Promise<net.Socket> {
+    const { port } = new URL(srv.url);
+    const sock = net.connect(Number(port), "127.0.0.1");
+    sock.on("error", () => {});
+    sock.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    const head = await new Promise<string>((r) => sock.once("data", (d: Buffer) => r(d.toString("latin1"))));
+    expect(head).to.match(/^HTTP\/1\.1 101/);
+    return sock;
+  }
+
+  /** A client-to-server text frame (clients must mask). */
+  function maskedText(text: string): Buffer {
+    const payload = Buffer.from(text);
+    const mask = randomBytes(4);
+    const len = payload.length;
+    const head = len < 126 ? Buffer.from([0x81, 0x80 | len]) : Buffer.from([0x81, 0x80 | 126, len >> 8, len & 0xff]);
+    return Buffer.concat([head, mask, payload.map((b, i) => b ^ mask[i % 4]!)]);
+  }
+
+  /**
+   * Posts 4,000-character messages into `room` until `done()` says so or two minutes pass.
+   * Loopback TCP buffers hold several MB before a server's own buffer grows at all. Writers are
+   * many users so the per-user limit does not slow this down; a 429 of the per-IP limit only
+   * means "wait a moment".
+   */
+  async function floodUntil(room: string, done: () => Promise<boolean>): Promise<boolean> {
+    const big = "z".repeat(4_000);
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const posts = await Promise.all(
+        Array.from({ length: 40 }, () => api(srv.url, "POST", `/city/rooms/${room}/messages`, { token: userToken(`u_w${writer++}`), body: { body: big } })),
+      );
+      expect(posts.map((p) => p.status).filter((s) => s !== 201 && s !== 429)).to.deep.equal([]);
+      if (posts.some((p) => p.status === 429)) await new Promise((r) => setTimeout(r, 250));
+      if (await done()) return true;
+    }
+    return false;
+  }
+
+  /** Slow readers the cluster has dropped so far, by protocol (from /metrics). */
+  async function slowReaderDrops(protocol: "ws" | "socket.io"): Promise<number> {
     const text = await (await fetch(`${srv.url}/metrics`)).text();
-    const line = text.split("\n").find((l) => l.startsWith('city_connections_dropped_total{protocol="ws",reason="slow_reader"}'));
+    const line = text.split("\n").find((l) => l.startsWith(`city_connections_dropped_total{protocol="${protocol}",reason="slow_reader"}`));
     return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
   }
 });

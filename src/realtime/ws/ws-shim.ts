@@ -14,14 +14,12 @@ import { stripPrefix } from "../../http/prefix.js";
 import type { RoomHub } from "../room-hub.js";
 import { fanOut, type WsMember } from "../fan-out.js";
 import type { RoomsHandler, RoomsConnection } from "../rooms-handler.js";
-import type { Connection, PresenceProtocol } from "../connection-types.js";
+import { MAX_PENDING_OUTPUT_BYTES, type Connection, type PresenceProtocol } from "../connection-types.js";
 import { FloodGuard } from "../flood-guard.js";
 import { MAX_FRAME_BYTES } from "../protocol/inbound.js";
 import { encodeFrame, errorEvent, type ServerEvent, type WsDialect } from "../protocol/outbound.js";
 import type { DropReason } from "../realtime-metrics.js";
 
-/** A client that stops reading is dropped before its send buffer passes this. */
-export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Frames above MAX_FRAME_BYTES get an error; above this the ws library closes the socket. */
 const HARD_MAX_PAYLOAD = 1024 * 1024;
 const PING_INTERVAL_MS = 30_000;
@@ -150,7 +148,7 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
 
   function sendFrame(ws: WebSocket, frame: Buffer): void {
     if (ws.readyState !== WebSocket.OPEN) return;
-    if (ws.bufferedAmount + frame.length > MAX_BUFFERED_BYTES) {
+    if (ws.bufferedAmount + frame.length > MAX_PENDING_OUTPUT_BYTES) {
       deps.onDrop?.("slow_reader");
       ws.terminate(); // a reader this slow would hold unbounded memory
       return;
