@@ -118,8 +118,8 @@ async function setUp(kind: Kind, target: HttpTarget, n: number, log: (m: string)
       return w;
     }),
   );
-  const sioSenders = await Promise.all([1, 2].map((k) => connectSio(`${target.url}/city/rooms`, { token: tokens[k]! })));
-  const wsSenders = await Promise.all([3, 4].map((k) => connectWs(`${wsBase}/ws/city/rooms/${roomId}?token=${tokens[k]}`)));
+  const sioSenders = await Promise.all([1, 2].map((k) => retry(() => connectSio(`${target.url}/city/rooms`, { token: tokens[k]! }, 20_000))));
+  const wsSenders = await Promise.all([3, 4].map((k) => retry(() => connectWs(`${wsBase}/ws/city/rooms/${roomId}?token=${tokens[k]}`))));
   log(`fan-out ${kind}: ${n} subscribers on workers ${JSON.stringify(Object.fromEntries(workers))}`);
   return {
     kind,
