@@ -10,6 +10,7 @@
 import { Redis } from "ioredis";
 import type { Socket } from "socket.io-client";
 import type WebSocket from "ws";
+import { dropKeys } from "../../test/support/redis-keys.js";
 import { userToken } from "../../test/support/tokens.js";
 import { connectSio, connectWs, openMany } from "../lib/clients.js";
 import type { Goal, ScenarioContext, ScenarioResult } from "../lib/report.js";
@@ -150,12 +151,7 @@ export async function presence(ctx: ScenarioContext): Promise<ScenarioResult> {
     stopHeartbeats();
     for (const s of sio) s.close();
     for (const w of ws) w.terminate();
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `city:bench:setex:${run}:*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== "0");
+    await dropKeys(`city:bench:setex:${run}:*`, redis);
     redis.disconnect();
   }
   const offered = (n * PER_TICK * 1000) / TICK_MS;

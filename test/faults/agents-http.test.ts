@@ -5,14 +5,10 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "chai";
-import { Queue } from "bullmq";
-import { SECONDME_QUEUE } from "../../src/infra/queue/queue-names.js";
-import { closeRedis, createRedis } from "../../src/infra/redis/redis.js";
+import { dropKeys } from "../support/redis-keys.js";
 import { startServer, type TestServer } from "../support/server.js";
 import { userToken } from "../support/tokens.js";
-import { sleep } from "./support.js";
-
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
+import { expectQueueDrained, invoke, secondMeFaultEnv, untilAnswered, userPrompts } from "./secondme-support.js";
 
 /** What a lying Agents Core sends for a prompt that starts with `lie:<kind>`. */
 function lie(kind: string, res: http.ServerResponse): void {
@@ -68,20 +64,6 @@ async function fakeAgentsCore(port = 0) {
   };
 }
 
-async function invoke(url: string, token: string, prompt: string) {
-  const res = await fetch(`${url}/secondme/invoke`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ prompt }),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
-
-async function userPrompts(url: string, token: string): Promise<string[]> {
-  const res = await fetch(`${url}/secondme/history?limit=100`, { headers: { authorization: `Bearer ${token}` } });
-  return ((await res.json()) as { role: string; content: string }[]).filter((m) => m.role === "user").map((m) => m.content);
-}
-
 describe("faults: Agents Core over HTTP down, slow and lying", function () {
   this.timeout(120_000);
   const run = Math.random().toString(36).slice(2, 8);
@@ -96,37 +78,16 @@ describe("faults: Agents Core over HTTP down, slow and lying", function () {
     agents = await fakeAgentsCore();
     srv = await startServer({
       AGENTS_CORE_URL: `http://127.0.0.1:${agents.port}`,
-      BULLMQ_PREFIX: prefix,
-      RATE_LIMIT_PREFIX: `city:rl:test:${run}`,
-      AGENTS_CORE_TIMEOUT_MS: "1500",
-      SECONDME_TIMEOUT_MS: "4000",
-      SECONDME_ATTEMPTS: "2",
-      SECONDME_BACKOFF_MS: "20",
+      ...secondMeFaultEnv(run, prefix),
     });
-    // The job process starts after the API: wait for its first answer.
-    const t = user();
-    const deadline = Date.now() + 30_000;
-    while ((await invoke(srv.url, t, "warm up")).status !== 200) {
-      if (Date.now() > deadline) throw new Error(`Second Me never answered:\n${srv.output()}`);
-      await sleep(300);
-    }
+    await untilAnswered(srv, user(), 30_000);
   });
 
   after(async function () {
     this.timeout(30_000);
     await srv?.stop();
     await agents?.close();
-    const redis = createRedis(REDIS_URL, "commands", "city-test-faults");
-    try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== "0");
-    } finally {
-      await closeRedis(redis);
-    }
+    await dropKeys(`${prefix}:*`);
   });
 
   const LIES = ["number", "empty", "object", "array", "null", "html", "truncated", "huge", "deep", "nul", "redirect", "reset", "stall", "slow"];
@@ -175,18 +136,6 @@ describe("faults: Agents Core over HTTP down, slow and lying", function () {
       expect(r.status, JSON.stringify(r.body)).to.equal(200);
       expect(r.body.reply).to.equal(`ok: back ${i}`);
     }
-    const queue = new Queue(SECONDME_QUEUE, { connection: createRedis(REDIS_URL, "bullmq", "city-test-faults"), prefix });
-    try {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "waiting-children");
-        if (Object.values(counts).every((c) => c === 0)) break;
-        if (Date.now() > deadline) throw new Error(`the queue did not drain: ${JSON.stringify(counts)}`);
-        await sleep(200);
-      }
-    } finally {
-      await queue.close();
-      await closeRedis(queue.opts.connection as never);
-    }
+    await expectQueueDrained(prefix);
   });
 });
