@@ -18,6 +18,7 @@ import WebSocket from "ws";
 import { startAgentsCoreStandin } from "../src/dev/agents-core-standin.js";
 import { createMigratedDatabase } from "../test/support/database.js";
 import { startServer } from "../test/support/server.js";
+import { ResumingListener } from "../test/support/resuming-listener.js";
 import { userToken } from "../test/support/tokens.js";
 import { rssKiB, sleep, treePids, waitForWorkers } from "../test/faults/support.js";
 
@@ -41,93 +42,6 @@ const SAMPLE_MS = 10_000;
 type Msg = { id: string; seq: number; room_id: string; client_message_id: string | null };
 
 // ---- listeners --------------------------------------------------------------------------------
-
-/** A room listener that survives disconnects, resuming by last_message_id. */
-class Listener {
-  readonly seqs: number[] = [];
-  reconnects = 0;
-  private lastId: string | undefined;
-  private gen = 0;
-  private stopped = false;
-  private closeCurrent: (() => void) | undefined;
-
-  constructor(
-    readonly kind: "sio" | "ws" | "ws-v1",
-    private readonly url: string,
-    readonly room: string,
-  ) {}
-
-  private seen(m: Msg): void {
-    this.seqs.push(m.seq);
-    this.lastId = m.id;
-  }
-
-  async start(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      try {
-        return await (this.kind === "sio" ? this.openSio() : this.openWs());
-      } catch {
-        await sleep(Math.min(100 * 2 ** attempt, 2_000));
-      }
-    }
-  }
-
-  private lost(gen: number): void {
-    if (this.stopped || gen !== this.gen) return;
-    this.reconnects++;
-    void this.start();
-  }
-
-  private async openSio(): Promise<void> {
-    const gen = ++this.gen;
-    const s: Socket = io(`${this.url}/city/rooms`, { transports: ["websocket"], reconnection: false, forceNew: true });
-    s.on("room.message", (p: { message: Msg }) => gen === this.gen && this.seen(p.message));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        s.once("connect", resolve);
-        s.once("connect_error", reject);
-      });
-      await s.timeout(15_000).emitWithAck("room.join", this.lastId ? { room_id: this.room, last_message_id: this.lastId } : { room_id: this.room });
-    } catch (err) {
-      this.gen++;
-      s.close();
-      throw err;
-    }
-    s.once("disconnect", () => this.lost(gen));
-    this.closeCurrent = () => s.close();
-  }
-
-  private async openWs(): Promise<void> {
-    const gen = ++this.gen;
-    const prefix = this.kind === "ws-v1" ? "/v1" : "";
-    const q = this.lastId ? `?last_message_id=${this.lastId}` : "";
-    const ws = new WebSocket(`${this.url.replace(/^http/, "ws")}${prefix}/ws/city/rooms/${this.room}${q}`);
-    ws.on("message", (d) => {
-      if (gen !== this.gen) return;
-      const ev = JSON.parse(String(d)) as { event: string; message?: Msg };
-      if (ev.event === "room.message" || ev.event === "city.room.message") this.seen(ev.message!);
-    });
-    ws.on("error", () => {});
-    try {
-      await new Promise<void>((resolve, reject) => {
-        ws.once("open", resolve);
-        ws.once("error", reject);
-      });
-    } catch (err) {
-      this.gen++;
-      ws.terminate();
-      throw err;
-    }
-    ws.once("close", () => this.lost(gen));
-    this.closeCurrent = () => ws.close();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.gen++;
-    this.closeCurrent?.();
-  }
-}
 
 /** "primary", "worker 1", "jobs", or the command, for the RSS table. */
 async function label(pid: number, primary: number): Promise<string> {
@@ -174,7 +88,7 @@ async function main(): Promise<void> {
 
     // Listeners of every kind, spread over the rooms (the front door spreads them over workers).
     const kinds = ["sio", "ws", "ws-v1"] as const;
-    const listeners = Array.from({ length: LISTENERS }, (_, i) => new Listener(kinds[i % 3]!, url, rooms[i % ROOMS]!));
+    const listeners = Array.from({ length: LISTENERS }, (_, i) => new ResumingListener(kinds[i % 3]!, url, rooms[i % ROOMS]!));
     await Promise.all(listeners.map((l) => l.start()));
 
     // Writers: REST, Socket.IO with acks, raw ws with ack frames; every write has a client_message_id

@@ -4,115 +4,13 @@
 // twice, and every client saw every message exactly once, in seq order, across its reconnects.
 import { expect } from "chai";
 import { io, type Socket } from "socket.io-client";
-import WebSocket from "ws";
 import { startServer, type TestServer } from "../support/server.js";
 import { api, freshRoom } from "../support/api.js";
+import { ResumingListener } from "../support/resuming-listener.js";
 import { userToken } from "../support/tokens.js";
 import { sleep, waitForWorkers, workerPids } from "./support.js";
 
 type Msg = { id: string; seq: number; client_message_id: string | null };
-
-/** A client that stays in the room through disconnects: it reconnects with the last message it saw. */
-class Receiver {
-  readonly seqs: number[] = [];
-  reconnects = 0;
-  worker = "";
-  private lastId: string | undefined;
-  private stopped = false;
-  private close: (() => void) | undefined;
-
-  constructor(
-    readonly kind: "sio" | "ws",
-    private readonly url: string,
-    private readonly room: string,
-  ) {}
-
-  private seen(m: Msg): void {
-    this.seqs.push(m.seq);
-    this.lastId = m.id;
-  }
-
-  async start(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      try {
-        await (this.kind === "sio" ? this.openSio() : this.openWs());
-        return;
-      } catch {
-        if (attempt > 100) throw new Error(`${this.kind} could not reconnect`);
-        await sleep(100);
-      }
-    }
-  }
-
-  private onLost(): void {
-    if (this.stopped) return;
-    this.reconnects++;
-    void this.start();
-  }
-
-  /** Only the current connection's messages count: a half-opened socket from a failed attempt
-   *  must not deliver beside its successor. */
-  private generation = 0;
-
-  private async openSio(): Promise<void> {
-    const gen = ++this.generation;
-    const s: Socket = io(`${this.url}/city/rooms`, { transports: ["websocket"], reconnection: false, forceNew: true });
-    s.on("room.message", (p: { message: Msg }) => gen === this.generation && this.seen(p.message));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        s.once("connect", resolve);
-        s.once("connect_error", reject);
-      });
-      const info = (await s.timeout(10_000).emitWithAck("server.info", {})) as { worker: string };
-      await s.timeout(10_000).emitWithAck("room.join", this.lastId ? { room_id: this.room, last_message_id: this.lastId } : { room_id: this.room });
-      this.worker = info.worker;
-    } catch (err) {
-      this.generation++;
-      s.close();
-      throw err;
-    }
-    s.once("disconnect", () => gen === this.generation && this.onLost());
-    this.close = () => s.close();
-  }
-
-  private async openWs(): Promise<void> {
-    const gen = ++this.generation;
-    const q = this.lastId ? `?last_message_id=${this.lastId}` : "";
-    const ws = new WebSocket(`${this.url.replace(/^http/, "ws")}/ws/city/rooms/${this.room}${q}`);
-    let worker = "";
-    ws.on("message", (data) => {
-      if (gen !== this.generation) return;
-      const ev = JSON.parse(String(data)) as { event: string; message?: Msg; worker?: string };
-      if (ev.event === "room.message") this.seen(ev.message!);
-      if (ev.event === "server.info") worker = ev.worker!;
-    });
-    ws.on("error", () => {});
-    try {
-      await new Promise<void>((resolve, reject) => {
-        ws.once("open", resolve);
-        ws.once("error", reject);
-      });
-      ws.send(JSON.stringify({ event: "server.info" }));
-      const deadline = Date.now() + 10_000;
-      while (!worker) {
-        if (Date.now() > deadline || ws.readyState !== WebSocket.OPEN) throw new Error("no server.info");
-        await sleep(10);
-      }
-      this.worker = worker;
-    } catch (err) {
-      this.generation++;
-      ws.terminate();
-      throw err;
-    }
-    ws.once("close", () => gen === this.generation && this.onLost());
-    this.close = () => ws.close();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.close?.();
-  }
-}
 
 describe("faults: an API worker killed with SIGKILL under load", function () {
   this.timeout(90_000); // about 25 s idle; a replacement worker boots slowly on a loaded 2-core box
@@ -135,12 +33,12 @@ describe("faults: an API worker killed with SIGKILL under load", function () {
     const before = await workerPids(srv.process.pid!);
     expect([...before.keys()].sort()).to.deep.equal(["1", "2"]);
 
-    // Receivers of both kinds on both workers.
-    const receivers: Receiver[] = [];
+    // ResumingListeners of both kinds on both workers.
+    const receivers: ResumingListener[] = [];
     for (const kind of ["sio", "ws"] as const) {
       const workers = new Set<string>();
       for (let i = 0; i < 10 && workers.size < 2; i++) {
-        const r = new Receiver(kind, srv.url, room);
+        const r = new ResumingListener(kind, srv.url, room);
         await r.start();
         if (workers.has(r.worker)) r.stop();
         else {
