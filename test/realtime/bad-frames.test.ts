@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { startServer, type TestServer } from "../support/server.js";
 import { SioClient, WsClient, until } from "../support/clients.js";
 import { api, freshRoom } from "../support/api.js";
+import { scrape, total } from "../support/metrics.js";
 import { agentToken, userToken, TEST_JWT_SECRET } from "../support/tokens.js";
 import jwt from "jsonwebtoken";
 
@@ -224,8 +225,7 @@ describe("realtime: bad frames, auth and floods", function () {
 
   /** Slow readers the cluster has dropped so far, by protocol (from /metrics). */
   async function slowReaderDrops(protocol: "ws" | "socket.io"): Promise<number> {
-    const text = await (await fetch(`${srv.url}/metrics`)).text();
-    const line = text.split("\n").find((l) => l.startsWith(`city_connections_dropped_total{protocol="${protocol}",reason="slow_reader"}`));
-    return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+    // No series until the first drop: none counts as 0.
+    return total(await scrape(srv.url), "city_connections_dropped_total", { protocol, reason: "slow_reader" }) || 0;
   }
 });
