@@ -14,10 +14,10 @@ export interface Connection {
 
 export type Ack = (response: unknown) => void;
 
-/** The presence protocol as the transports call it (implemented in presence-handler.ts). */
 /** Output a client may leave unread before it is dropped, on either protocol. */
 export const MAX_PENDING_OUTPUT_BYTES = 1024 * 1024;
 
+/** The presence protocol as the transports call it (implemented in presence-handler.ts). */
 export interface PresenceProtocol {
   onOpen(conn: Connection): void;
   onEvent(conn: Connection, name: string, payload: unknown, ack?: Ack): Promise<void>;

@@ -18,7 +18,7 @@ interface EngineConn {
 const size = (data: unknown): number => (typeof data === "string" ? data.length : data instanceof Uint8Array ? data.byteLength : 0);
 
 /** Bytes waiting to reach the client: engine.io's queue plus what the WebSocket holds (polling: the queue). */
-export function pendingBytes(conn: EngineConn): number {
+function pendingBytes(conn: EngineConn): number {
   let n = conn.transport?.socket?.bufferedAmount ?? 0;
   for (const p of conn.writeBuffer ?? []) n += size(p.data);
   return n;
