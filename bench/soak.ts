@@ -20,7 +20,7 @@ import { createMigratedDatabase } from "../test/support/database.js";
 import { startServer } from "../test/support/server.js";
 import { ResumingListener } from "../test/support/resuming-listener.js";
 import { userToken } from "../test/support/tokens.js";
-import { rssKiB, sleep, treePids, waitForWorkers } from "../test/faults/support.js";
+import { rssKiB, sleep, treePids } from "../test/faults/support.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -73,7 +73,6 @@ async function main(): Promise<void> {
     await db.drop();
   };
   try {
-    await waitForWorkers(srv.url);
     const url = srv.url;
     const writers = Array.from({ length: 12 }, (_, i) => userToken(`u_soak_${run}_w${i}`, { name: `Writer ${i}` }));
     const rooms: string[] = [];

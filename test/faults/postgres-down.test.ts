@@ -9,7 +9,7 @@ import { startServer, type TestServer } from "../support/server.js";
 import { SioClient, until, type Recorded } from "../support/clients.js";
 import { api, freshRoom } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
-import { privatePostgres, rowCounts, sleep, sql, waitForWorkers, type PrivatePostgres } from "./support.js";
+import { privatePostgres, rowCounts, sleep, sql, type PrivatePostgres } from "./support.js";
 
 type Msg = { id: string; seq: number; body: string };
 const seqs = (events: Recorded[]) => events.filter((e) => e.event === "room.message").map((e) => (e.message as Msg).seq);
@@ -48,7 +48,6 @@ describe("faults: PostgreSQL unreachable", function () {
       SECONDME_TIMEOUT_MS: "8000",
       SECONDME_BACKOFF_MS: "20",
     });
-    await waitForWorkers(srv.url);
     room = await freshRoom(srv.url, alice, "pg");
     listener = await SioClient.connect(srv.url, "/city/rooms", { token: alice });
     await listener.emitAck("room.join", { room_id: room });

@@ -10,7 +10,7 @@ import { SioClient, WsClient, until, type Recorded } from "../support/clients.js
 import { api, freshRoom } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
 import { closeRedis, createRedis } from "../../src/infra/redis/redis.js";
-import { privateRedis, sleep, waitForWorkers, type PrivateService } from "./support.js";
+import { privateRedis, sleep, type PrivateService } from "./support.js";
 
 type Msg = { id: string; seq: number };
 const seqs = (events: Recorded[]) => events.filter((e) => e.event === "room.message").map((e) => (e.message as Msg).seq);
@@ -59,7 +59,6 @@ describe("faults: Redis restarts during traffic", function () {
       PRESENCE_SWEEP_INTERVAL_MS: "500",
       PRESENCE_GRACE_MS: "300",
     });
-    await waitForWorkers(srv.url);
     room = await freshRoom(srv.url, alice, "rr");
     // Two Socket.IO and two raw-ws clients, until each kind has one on each worker.
     for (const kind of ["sio", "ws"] as const) {

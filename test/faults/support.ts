@@ -203,16 +203,3 @@ export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(url: 
   }
 }
 
-/** startServer returns once one worker answers; this waits until every slot does. Requests
- *  carry `Connection: close` so each one is a new connection the front door balances. */
-export async function waitForWorkers(url: string, count = 2, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const seen = new Set<string>();
-  while (seen.size < count) {
-    if (Date.now() > deadline) throw new Error(`only workers ${[...seen].join(",")} answered within ${timeoutMs} ms`);
-    const res = await fetch(`${url}/healthz`, { headers: { connection: "close" } }).catch(() => undefined);
-    const w = res?.headers.get("x-city-worker");
-    if (w) seen.add(w);
-    else await sleep(100);
-  }
-}

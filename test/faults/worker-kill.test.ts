@@ -4,11 +4,11 @@
 // twice, and every client saw every message exactly once, in seq order, across its reconnects.
 import { expect } from "chai";
 import { io, type Socket } from "socket.io-client";
-import { startServer, type TestServer } from "../support/server.js";
+import { startServer, waitForWorkers, type TestServer } from "../support/server.js";
 import { api, freshRoom } from "../support/api.js";
 import { ResumingListener } from "../support/resuming-listener.js";
 import { userToken } from "../support/tokens.js";
-import { sleep, waitForWorkers, workerPids } from "./support.js";
+import { sleep, workerPids } from "./support.js";
 
 type Msg = { id: string; seq: number; client_message_id: string | null };
 
@@ -21,7 +21,6 @@ describe("faults: an API worker killed with SIGKILL under load", function () {
 
   before(async () => {
     srv = await startServer({ RATE_LIMIT_ENABLED: "false", BULLMQ_PREFIX: `city:test:${run}:bull` });
-    await waitForWorkers(srv.url);
   });
   after(async function () {
     this.timeout(30_000);

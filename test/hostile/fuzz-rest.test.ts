@@ -9,7 +9,7 @@ import { startAgentsCoreStandin, type AgentsCoreStandin } from "../../src/dev/ag
 import { startServer, type TestServer } from "../support/server.js";
 import { freshRoom } from "../support/api.js";
 import { agentToken, userToken } from "../support/tokens.js";
-import { rowCounts, sql, waitForWorkers, workerPids } from "../faults/support.js";
+import { rowCounts, sql, workerPids } from "../faults/support.js";
 import { HOSTILE_IDS, HOSTILE_STRINGS, Prng, RAW_BODIES, badTokens, fuzzCases, fuzzSeed, mutate, randomAscii, randomJson } from "./fuzz.js";
 
 interface Case {
@@ -68,7 +68,6 @@ describe("hostile: REST fuzzer", function () {
       RATE_LIMIT_IP_WRITES_PER_SEC: "100000",
       RATE_LIMIT_IP_WRITES_BURST: "1000000",
     });
-    await waitForWorkers(srv.url);
     room = await freshRoom(srv.url, tokens.a, "fz");
   });
   after(async function () {

@@ -10,7 +10,7 @@ import { startServer, type TestServer } from "../support/server.js";
 import { WsClient, until } from "../support/clients.js";
 import { freshRoom } from "../support/api.js";
 import { agentToken, userToken } from "../support/tokens.js";
-import { rowCounts, sleep, waitForWorkers, workerPids } from "../faults/support.js";
+import { rowCounts, sleep, workerPids } from "../faults/support.js";
 import { HOSTILE_IDS, Prng, RAW_BODIES, defineKey, fuzzCases, fuzzSeed, mutate, randomJson } from "./fuzz.js";
 
 type Frame = { kind: "json"; value: unknown } | { kind: "text"; text: string } | { kind: "binary"; bytes: Buffer };
@@ -39,7 +39,6 @@ describe("hostile: socket fuzzer", function () {
       RATE_LIMIT_MESSAGES_PER_SEC: "100000",
       RATE_LIMIT_MESSAGES_BURST: "1000000",
     });
-    await waitForWorkers(srv.url);
     room = await freshRoom(srv.url, tokens[0]!, "fzw");
   });
   after(async function () {

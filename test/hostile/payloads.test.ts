@@ -14,7 +14,7 @@ import { startServer, testEnv, type TestServer } from "../support/server.js";
 import { WsClient, until } from "../support/clients.js";
 import { freshRoom } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
-import { rowCounts, sleep, waitForWorkers, workerPids } from "../faults/support.js";
+import { rowCounts, sleep, workerPids } from "../faults/support.js";
 import { HOSTILE_IDS } from "./fuzz.js";
 
 const MB10 = "x".repeat(10 * 1024 * 1024);
@@ -76,7 +76,6 @@ describe("hostile: oversized, deep and malformed input on the cluster", function
 
   before(async () => {
     srv = await startServer({ BULLMQ_PREFIX: `city:test:${run}:bull`, RATE_LIMIT_PREFIX: `city:rl:test:${run}` });
-    await waitForWorkers(srv.url);
     room = await freshRoom(srv.url, tok, "hp");
     workersBefore = await workerPids(srv.process.pid!);
   });

@@ -10,7 +10,7 @@ import { startServer, freePort, type TestServer } from "../support/server.js";
 import { SioClient, WsClient, until } from "../support/clients.js";
 import { freshRoom } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
-import { sleep, waitForWorkers } from "../faults/support.js";
+import { sleep } from "../faults/support.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
 const run = Math.random().toString(36).slice(2, 10);
@@ -102,7 +102,6 @@ describe("hostile: rate limits", function () {
         RATE_LIMIT_IP_WRITES_PER_SEC: "0.01",
         RATE_LIMIT_IP_WRITES_BURST: "8",
       });
-      await waitForWorkers(srv.url);
       // Room creation spends a token of the creator's write bucket and of the IP's: a private IP.
       room = await freshRoom(srv.url, userToken(`u_rl_owner_${run}`)).catch(async (err) => {
         throw new Error(`${err}\n${srv.output()}`);

@@ -76,15 +76,17 @@ function workerOnNewConnection(port: number): Promise<string | undefined> {
 }
 
 /**
- * /readyz answers as soon as one worker is up; the others may still be starting, and until they
- * are every connection goes to the first. The primary hands new connections round-robin to ready
- * workers, so once `count` different workers answered, all of them serve.
+ * /readyz answers as soon as one worker is up; the others may still be starting (or, after a
+ * kill or a reload, be replaced), and until they are every connection goes to the ready ones. The
+ * primary hands new connections round-robin to ready workers, so once `count` different workers
+ * answered on fresh connections, all of them serve. (A keep-alive client would ask one worker only.)
  */
-async function waitAllWorkers(port: number, count: number, out: () => string, timeoutMs: number): Promise<void> {
+export async function waitForWorkers(url: string, count = 2, timeoutMs = 30_000, out: () => string = () => ""): Promise<void> {
+  const port = Number(new URL(url).port);
   const seen = new Set<string>();
   const deadline = Date.now() + timeoutMs;
   while (seen.size < count) {
-    if (Date.now() > deadline) throw new Error(`only workers ${[...seen].join(", ")} of ${count} answered within ${timeoutMs} ms:\n${out()}`);
+    if (Date.now() > deadline) throw new Error(`only workers ${[...seen].join(", ")} of ${count} answered within ${timeoutMs} ms\n${out()}`);
     const worker = await workerOnNewConnection(port);
     if (worker) seen.add(worker);
     else await new Promise((r) => setTimeout(r, 100));
@@ -104,7 +106,7 @@ export async function startServer(extra: Record<string, string> = {}): Promise<T
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitReady(url, child, () => log, 150_000);
-    await waitAllWorkers(port, Number((env as NodeJS.ProcessEnv).WEB_CONCURRENCY) || 1, () => log, 60_000);
+    await waitForWorkers(url, Number((env as NodeJS.ProcessEnv).WEB_CONCURRENCY) || 1, 60_000, () => log);
   } catch (err) {
     child.kill("SIGKILL");
     throw err;
