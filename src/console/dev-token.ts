@@ -1,7 +1,9 @@
-// Dev tokens for the console: in development and test a visitor may mint a token for any user id,
-// signed with the configured HS256 secret, so the console can be tried without an identity
-// provider. Never in production (the route answers 404 there), and never with an RS256-only
-// configuration (there is no private key to sign with).
+// Dev tokens for the console: a visitor may mint a token for any user id, so the console can be
+// tried without an identity provider. Only where that impersonates nobody real: in development
+// with the built-in development secret (JWT_SECRET unset), and in test. A development server
+// given a real JWT_SECRET (a staging box that forgot NODE_ENV) must not hand out tokens its users'
+// services would accept. Never in production, never with RS256 only (nothing to sign with); the
+// route answers 404 there.
 import jwt from "jsonwebtoken";
 import { z } from "zod";
 import type { Config } from "../config/config.js";
@@ -28,7 +30,8 @@ export interface DevTokenMinter {
 /** A minter when dev tokens are allowed by this configuration, else undefined. */
 export function createDevTokenMinter(config: Pick<Config, "env" | "jwt">): DevTokenMinter | undefined {
   const secret = config.jwt.secret;
-  if (config.env === "production" || !secret) return undefined;
+  const throwaway = config.env === "test" || (config.env === "development" && config.jwt.isDevSecret);
+  if (!throwaway || !secret) return undefined;
   return {
     mint({ user_id, name }) {
       const claims: Record<string, unknown> = { sub: user_id };

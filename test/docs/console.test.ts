@@ -42,7 +42,7 @@ const mint = (url: string, body: unknown) =>
 describe("console (server side)", function () {
   this.timeout(60_000);
 
-  describe("in development and test", function () {
+  describe("in test", function () {
     let srv: Awaited<ReturnType<typeof serveConsole>>;
     before(async () => (srv = await serveConsole({ env: "test", jwt: hs })));
     after(() => srv.close());
@@ -98,8 +98,20 @@ describe("console (server side)", function () {
     });
   });
 
+  describe("in development with the built-in development secret", function () {
+    let srv: Awaited<ReturnType<typeof serveConsole>>;
+    before(async () => (srv = await serveConsole({ env: "development", jwt: { ...hs, isDevSecret: true } })));
+    after(() => srv.close());
+
+    it("offers dev tokens (nothing real can be impersonated with that secret)", async function () {
+      expect(await (await fetch(`${srv.url}/console/config.json`)).json()).to.include({ dev_tokens: true });
+      expect((await mint(srv.url, { user_id: "u_dev" })).status).to.equal(200);
+    });
+  });
+
   for (const [label, config] of [
     ["in production", { env: "production", jwt: hs }],
+    ["in development with a configured JWT_SECRET (its tokens would be real)", { env: "development", jwt: hs }],
     ["with only JWT_PUBLIC_KEY (nothing to sign with)", { env: "development", jwt: { secret: undefined, publicKey: "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----", isDevSecret: false } }],
   ] as const) {
     describe(label, function () {
