@@ -174,14 +174,6 @@ export function createRoomsRepo(db: Database) {
         });
       }
     },
-
-    async addMember(roomId: string, userId: string): Promise<void> {
-      await prisma.$executeRaw`INSERT INTO city_room_members (room_id, user_id) VALUES (${roomId}, ${userId}) ON CONFLICT DO NOTHING`;
-    },
-
-    async removeMember(roomId: string, userId: string): Promise<void> {
-      await prisma.cityRoomMember.deleteMany({ where: { roomId, userId } });
-    },
   };
 }
 

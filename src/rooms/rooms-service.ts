@@ -163,12 +163,12 @@ export function createRoomsService(deps: RoomsServiceDeps) {
       return { message, created: result.created };
     },
 
-    /** Makes the user a member (stored) and an online member (presence); the room hears
-     *  `room.join` once per user, not once per tab. */
+    /** Makes the user a member of the room, kept with presence in Redis (CONTRACT §4 allows no
+     *  table beyond the seed's): an online member now, and again whenever the user comes back
+     *  online. The room hears `room.join` once per user, not once per tab. */
     async join(who: Identity, roomId: string): Promise<void> {
       await requireRoom(roomId);
       const id = actorId(who);
-      await repo.addMember(roomId, id);
       const { changed } = deps.online ? await deps.online.joinRoom(roomId, id) : { changed: true };
       if (changed) events?.joined(roomId, id);
     },
@@ -176,7 +176,6 @@ export function createRoomsService(deps: RoomsServiceDeps) {
     async leave(who: Identity, roomId: string): Promise<void> {
       await requireRoom(roomId);
       const id = actorId(who);
-      await repo.removeMember(roomId, id);
       const { changed } = deps.online ? await deps.online.leaveRoom(roomId, id) : { changed: true };
       if (changed) events?.left(roomId, id);
     },

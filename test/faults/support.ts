@@ -179,7 +179,7 @@ export async function rssKiB(pid: number): Promise<number> {
 }
 
 /** Row counts of every city table, to prove rejected input wrote nothing. */
-const TABLES = ["city_rooms", "city_room_messages", "city_feed_events", "city_room_members", "secondme_sessions", "secondme_messages"] as const;
+const TABLES = ["city_rooms", "city_room_messages", "city_feed_events", "secondme_sessions", "secondme_messages"] as const;
 
 export async function rowCounts(url: string): Promise<Record<(typeof TABLES)[number], number>> {
   const c = new pg.Client({ connectionString: url });

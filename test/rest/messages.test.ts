@@ -347,17 +347,18 @@ describe("rest: messages", () => {
 
   describe("join and leave", () => {
     for (const prefix of PREFIXES) {
-      it(`${prefix || "/"}: join adds the token user as a member and leave removes it (204 each)`, async () => {
+      it(`${prefix || "/"}: join adds the token user as an online member and leave removes it (204 each)`, async () => {
         const roomId = await makeRoom(srv.url, olena);
-        const members = async () => (await db.query("SELECT user_id FROM city_room_members WHERE room_id = $1", [roomId])).rows.map((r) => r.user_id);
+        // Joining is presence: the member counts online at once (members_online, from presence:room:{id}).
+        const members = async () => (await get(srv.url, `/city/rooms/${roomId}`)).body.members_online;
         const join = await call(srv.url, "POST", `${prefix}/city/rooms/${roomId}/join`, { token: olena });
         expect(join.status).to.equal(204);
         expect(join.text).to.equal("");
-        expect(await members()).to.deep.equal(["u_olena"]);
+        expect(await members()).to.equal(1);
         expect((await call(srv.url, "POST", `${prefix}/city/rooms/${roomId}/join`, { token: olena })).status).to.equal(204);
-        expect(await members()).to.deep.equal(["u_olena"]);
+        expect(await members()).to.equal(1);
         expect((await call(srv.url, "POST", `${prefix}/city/rooms/${roomId}/leave`, { token: olena })).status).to.equal(204);
-        expect(await members()).to.deep.equal([]);
+        expect(await members()).to.equal(0);
         expect((await call(srv.url, "POST", `${prefix}/city/rooms/${roomId}/leave`, { token: olena })).status).to.equal(204);
       });
     }
@@ -370,7 +371,7 @@ describe("rest: messages", () => {
           expectError(await call(srv.url, "POST", `${prefix}/city/rooms/${roomId}/${action}`), 401, "unauthorized");
         }
       }
-      expect(await count("SELECT count(*) AS n FROM city_room_members WHERE room_id = $1", [roomId])).to.equal(0);
+      expect((await get(srv.url, `/city/rooms/${roomId}`)).body.members_online).to.equal(0);
     });
   });
 

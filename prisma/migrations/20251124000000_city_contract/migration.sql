@@ -26,12 +26,3 @@ CREATE INDEX "ix_city_feed_time_id" ON "city_feed_events"("created_at" DESC, "id
 -- Second Me: the user's latest session and history.
 CREATE INDEX "ix_secondme_sessions_user_time" ON "secondme_sessions"("user_id", "created_at" DESC);
 CREATE INDEX "ix_secondme_messages_user_time" ON "secondme_messages"("user_id", "created_at" DESC, "id" DESC);
-
--- Room membership from the REST join/leave routes and ws joins (CONTRACT §10).
-CREATE TABLE "city_room_members" (
-    "room_id" TEXT NOT NULL REFERENCES "city_rooms"("id") ON DELETE CASCADE,
-    "user_id" TEXT NOT NULL,
-    "joined_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
-    PRIMARY KEY ("room_id", "user_id")
-);
-CREATE INDEX "ix_city_room_members_user" ON "city_room_members"("user_id");
