@@ -13,6 +13,7 @@ export interface JwtKeys {
 export type TokenVerifier = (token: string) => Identity;
 
 const ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
+const AGENT_ID = /^ag_/;
 
 function claimId(v: unknown): string | undefined {
   if (typeof v === "number" && Number.isSafeInteger(v)) v = String(v);
@@ -47,7 +48,9 @@ export function createTokenVerifier(keys: JwtKeys): TokenVerifier {
       throw new AppError("unauthorized", "Missing or malformed token");
     }
     const decoded = jwt.decode(token, { complete: true });
-    const alg = decoded && typeof decoded === "object" ? decoded.header?.alg : undefined;
+    // `null` and `undefined` are what a front end sends when it has no token at all.
+    if (!decoded || typeof decoded !== "object") throw new AppError("unauthorized", "Malformed token: not a JWT");
+    const alg = decoded.header?.alg;
     let key: KeyObject | string | undefined;
     if (alg === "HS256") key = secret;
     else if (alg === "RS256") key = publicKey;
@@ -62,8 +65,13 @@ export function createTokenVerifier(keys: JwtKeys): TokenVerifier {
       throw new AppError("unauthorized", expired ? "Token expired" : "Invalid token");
     }
     const name = displayNameClaim(claims.name);
-    const agentId = claimId(claims.agent_id);
-    if (agentId) return { kind: "agent", agentId, name, admin: false };
+    // `agent_id` marks an agent's service token, and agent ids are `ag_*`: any other value makes
+    // the token invalid rather than silently a user token (null counts as absent).
+    if (claims.agent_id !== undefined && claims.agent_id !== null) {
+      const agentId = claimId(claims.agent_id);
+      if (!agentId || !AGENT_ID.test(agentId)) throw new AppError("unauthorized", "Invalid token: agent_id must be an agent id (ag_…)");
+      return { kind: "agent", agentId, name, admin: false };
+    }
     const userId = claimId(claims.sub) ?? claimId(claims.user_id);
     if (!userId) throw new AppError("unauthorized", "Token names no user");
     const roles = Array.isArray(claims.roles) ? claims.roles : [];

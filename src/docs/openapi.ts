@@ -6,6 +6,8 @@ import { docsRegistry, probeLength, registrySchemas, toJsonSchema, type DocsRegi
 import { messageInput } from "../rooms/inputs.js";
 
 const COMPONENTS = "#/components/schemas/";
+const BODY_TEXT =
+  "A JSON object. A body sent as text/plain (fetch with a string body and no Content-Type) or as application/x-www-form-urlencoded (curl -d) is read as JSON when it parses as JSON; any other body is 415.";
 
 export interface DocInfo {
   readonly version: string;
@@ -109,7 +111,7 @@ function operation(op: RestOperation): JsonSchema {
     ...(op.description ? { description: op.description } : {}),
     ...(params.length ? { parameters: params } : {}),
     ...(op.body
-      ? { requestBody: { required: true, content: { "application/json": { schema: schemaRef(op.body, "draft-2020-12", COMPONENTS) } } } }
+      ? { requestBody: { required: true, description: BODY_TEXT, content: { "application/json": { schema: schemaRef(op.body, "draft-2020-12", COMPONENTS) } } } }
       : {}),
     responses,
     security: security(op),

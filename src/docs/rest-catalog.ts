@@ -28,7 +28,8 @@ export interface ResponseDoc {
 
 export interface RestOperation {
   readonly method: Method;
-  /** OpenAPI form: `/city/rooms/{roomId}`; parameter names are the router's. */
+  /** OpenAPI form with the contract's parameter names: `/city/rooms/{room_id}` (the router's
+   *  `:roomId`; see openApiPath). */
   readonly path: string;
   readonly id: string;
   readonly tag: string;
@@ -64,7 +65,13 @@ describe(roomHistoryQuery.shape.before, "A message id: the page ends just before
 describe(roomHistoryQuery.shape.after, "A message id: the page starts just after it");
 describe(feedQuery.shape.before, "An event id or an ISO time: events older than it");
 
-const ROOM = { roomId: "The room id, room_city_<slug>" };
+/** A router path (`/city/rooms/:roomId`) in the documents' form, with the contract's snake_case
+ *  parameter names (`/city/rooms/{room_id}`, CONTRACT §6). */
+export function openApiPath(routerPath: string): string {
+  return routerPath.replace(/:(\w+)/g, (_, name: string) => `{${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}}`);
+}
+
+const ROOM = { room_id: "The room id, room_city_<slug>" };
 
 export const REST_OPERATIONS: readonly RestOperation[] = [
   // ---- rooms ----
@@ -72,44 +79,44 @@ export const REST_OPERATIONS: readonly RestOperation[] = [
     method: "GET", path: "/city/rooms", id: "listRooms", tag: "rooms", auth: "optional", query: listQuery,
     summary: "All rooms with their exact online counts",
     responses: { 200: { description: "Rooms", schema: wire.roomSchema.array() } },
-    errors: [400, 401, 503],
+    errors: [400, 503],
   },
   {
     method: "POST", path: "/city/rooms", id: "createRoom", tag: "rooms", auth: "user", body: createRoomInput,
     summary: "Create a room room_city_{slug}",
     description: "Without a slug (the existing front end) the slug is derived from the name.",
     responses: { 201: { description: "The new room", schema: wire.roomSchema } },
-    errors: [400, 401, 409, 413, 429, 503],
+    errors: [400, 401, 409, 413, 415, 429, 503],
   },
   {
-    method: "GET", path: "/city/rooms/{roomId}", id: "getRoom", tag: "rooms", auth: "optional", params: ROOM,
+    method: "GET", path: "/city/rooms/{room_id}", id: "getRoom", tag: "rooms", auth: "optional", params: ROOM,
     summary: "A room with its last 50 messages (oldest first)",
     responses: { 200: { description: "The room", schema: wire.roomDetailSchema } },
-    errors: [401, 404, 503],
+    errors: [404, 503],
   },
   {
-    method: "GET", path: "/city/rooms/{roomId}/messages", id: "roomHistory", tag: "rooms", auth: "optional", params: ROOM, query: roomHistoryQuery,
+    method: "GET", path: "/city/rooms/{room_id}/messages", id: "roomHistory", tag: "rooms", auth: "optional", params: ROOM, query: roomHistoryQuery,
     summary: "A page of a room's history in seq order",
     responses: { 200: { description: "Messages, in seq order", schema: wire.messageSchema.array() } },
-    errors: [400, 401, 404, 503],
+    errors: [400, 404, 503],
   },
   {
-    method: "POST", path: "/city/rooms/{roomId}/messages", id: "postMessage", tag: "rooms", auth: "user", params: ROOM, body: messageInput,
+    method: "POST", path: "/city/rooms/{room_id}/messages", id: "postMessage", tag: "rooms", auth: "user", params: ROOM, body: messageInput,
     summary: "Post a message; it is broadcast as room.message on both protocols",
     responses: {
       201: { description: "The new message", schema: wire.messageSchema },
       200: { description: "A repeated client_message_id of the same author: the original message (nothing written)", schema: wire.messageSchema },
     },
-    errors: [400, 401, 404, 413, 429, 503],
+    errors: [400, 401, 404, 413, 415, 429, 503],
   },
   {
-    method: "POST", path: "/city/rooms/{roomId}/join", id: "joinRoom", tag: "rooms", auth: "user", params: ROOM,
+    method: "POST", path: "/city/rooms/{room_id}/join", id: "joinRoom", tag: "rooms", auth: "user", params: ROOM,
     summary: "Join the token's user to the room as a member",
     responses: { 204: { description: "Joined" } },
     errors: [401, 404, 503],
   },
   {
-    method: "POST", path: "/city/rooms/{roomId}/leave", id: "leaveRoom", tag: "rooms", auth: "user", params: ROOM,
+    method: "POST", path: "/city/rooms/{room_id}/leave", id: "leaveRoom", tag: "rooms", auth: "user", params: ROOM,
     summary: "Remove the token's user from the room's members",
     responses: { 204: { description: "Left" } },
     errors: [401, 404, 503],
@@ -119,13 +126,13 @@ export const REST_OPERATIONS: readonly RestOperation[] = [
     method: "GET", path: "/city/feed", id: "feed", tag: "feed", auth: "optional", query: feedQuery,
     summary: "Latest city events, newest first",
     responses: { 200: { description: "Events", schema: wire.feedEventSchema.array() } },
-    errors: [400, 401, 503],
+    errors: [400, 503],
   },
   {
     method: "GET", path: "/city/presence", id: "presence", tag: "presence", auth: "optional", query: presenceQuery,
     summary: "Online or offline, for each named user",
     responses: { 200: { description: "Status by user id", schema: wire.presenceStatusesSchema } },
-    errors: [400, 401, 503],
+    errors: [400, 503],
   },
   // ---- Second Me ----
   {
@@ -133,7 +140,7 @@ export const REST_OPERATIONS: readonly RestOperation[] = [
     summary: "Ask Second Me; waits for the agent (SECONDME_TIMEOUT_MS)",
     description: "Progress arrives on the user's sockets as secondme.status (queued, thinking, done, failed); a reply that comes after the timeout arrives as secondme.reply.",
     responses: { 200: { description: "The reply and the recent conversation", schema: wire.invokeResultSchema } },
-    errors: [400, 401, 403, 413, 429, 502, 503, 504],
+    errors: [400, 401, 403, 413, 415, 429, 502, 503, 504],
   },
   {
     method: "GET", path: "/secondme/history", id: "secondMeHistory", tag: "secondme", auth: "user", query: secondMeHistoryQuery,
@@ -225,12 +232,13 @@ export const REST_OPERATIONS: readonly RestOperation[] = [
 ];
 
 export const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
-  400: "Validation failed (the error names the field)",
+  400: "Validation failed (the error names the field), a missing JSON body, or malformed JSON",
   401: "Missing, invalid or expired token",
   403: "The token may not do this",
   404: "Not found",
   409: "Conflict (the slug exists)",
   413: "Body too large",
+  415: "The body is not JSON: send a JSON object with Content-Type: application/json",
   429: "Rate limited",
   502: "Agents Core failed",
   503: "A dependency (PostgreSQL, Redis) is down",

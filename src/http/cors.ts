@@ -30,7 +30,7 @@ export function corsMiddleware(allowed: readonly string[] | "localhost") {
       if (ok(origin)) {
         ctx.set("Access-Control-Allow-Origin", origin);
         ctx.set("Access-Control-Allow-Credentials", "true");
-        ctx.set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, X-City-Worker");
+        ctx.set("Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate, X-Request-Id, X-City-Worker");
       }
     }
     if (ctx.method === "OPTIONS" && ctx.get("access-control-request-method")) {

@@ -3,13 +3,14 @@
 import type { Context, Next } from "koa";
 import { AppError, errorBody, toAppError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
+import { SEND_JSON } from "./validate.js";
 
 /** Errors thrown by koa-body / co-body / Koa itself carry a status and a type. */
 function fromHttpError(err: { status?: number; statusCode?: number; type?: string; expose?: boolean }): AppError | undefined {
   const status = err.status ?? err.statusCode;
   if (!status || status >= 500) return undefined;
   if (status === 413) return new AppError("payload_too_large", "Request body is too large");
-  if (status === 415) return new AppError("unsupported_media_type", "Send the request body as application/json");
+  if (status === 415) return new AppError("unsupported_media_type", `Unsupported request body encoding; ${SEND_JSON}`);
   if (status === 400) {
     if (err.type === "entity.parse.failed" || err.type === undefined || err.type === "encoding.unsupported") {
       return new AppError("invalid_json", "Request body is not valid JSON");

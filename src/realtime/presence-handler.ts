@@ -52,7 +52,10 @@ export function createPresenceHandler({ presence, allowAnonymous, logger }: Pres
     async onEvent(conn, name, payload, ack) {
       const verdict = conn.guard.take();
       if (verdict !== "ok") {
-        conn.send(errorEvent("rate_limited", "Too many events; slow down"));
+        // Answer the ack too, so an emitWithAck does not hang until the client's own timeout.
+        const ev = errorEvent("rate_limited", "Too many events; slow down", name);
+        conn.send(ev);
+        ack?.(ev);
         if (verdict === "disconnect") conn.disconnect("flood");
         return;
       }

@@ -5,7 +5,7 @@ import type { Logger } from "../core/logger.js";
 import { actorId, type Identity } from "../auth/identity.js";
 import type { RoomsService } from "../rooms/rooms-service.js";
 import type { Message } from "../rooms/room-model.js";
-import { ROOM_EVENTS } from "./protocol/inbound.js";
+import { ROOM_EVENTS, normaliseRoomEvent } from "./protocol/inbound.js";
 import { errorEvent } from "./protocol/outbound.js";
 import type { RoomHub } from "./room-hub.js";
 import type { Ack, Connection } from "./connection-types.js";
@@ -68,7 +68,8 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
     // Own keys only: an event named "constructor" or "valueOf" must not find Object.prototype's.
     const schema = Object.hasOwn(ROOM_EVENTS, name) ? ROOM_EVENTS[name as keyof typeof ROOM_EVENTS] : undefined;
     if (!schema) throw new AppError("validation_failed", `Unknown event "${String(name).slice(0, 60)}"`, { field: "event" });
-    const parsed = schema.safeParse(payload);
+    // `room_id` may also come inside `data` (a raw-ws path room was filled in by the shim).
+    const parsed = schema.safeParse(normaliseRoomEvent(name, payload));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const field = issue?.path.join(".") || "payload";
@@ -120,8 +121,11 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
   return async function handleRoomEvent(conn: RoomsConnection, name: string, payload: unknown, ack?: Ack): Promise<void> {
     const verdict = conn.guard.take();
     if (verdict !== "ok") {
-      const err = errorEvent("rate_limited", "Too many events; slow down");
+      // The ack is answered too: a client awaiting it (emitWithAck) must not hang until its own
+      // timeout for an event that was refused.
+      const err = errorEvent("rate_limited", "Too many events; slow down", refOf(payload) ?? name);
       conn.send(err);
+      ack?.(err);
       if (verdict === "disconnect") conn.disconnect("flood");
       return;
     }
@@ -142,7 +146,9 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
 function refOf(payload: unknown): string | undefined {
   if (!payload || typeof payload !== "object") return undefined;
   const p = payload as Record<string, unknown>;
-  const v = p.client_message_id ?? p.ref;
+  // The Next.js client nests its fields in `data` (CONTRACT §10).
+  const data = p.data && typeof p.data === "object" ? (p.data as Record<string, unknown>) : undefined;
+  const v = p.client_message_id ?? p.ref ?? data?.client_message_id;
   return typeof v === "string" ? v.slice(0, 128) : undefined;
 }
 

@@ -71,6 +71,19 @@ describe("auth: verify token", () => {
       expect(hsVerifier()(hs({ agent_id: "ag_x", role: "admin", sub: "u_x" }))).to.include({ kind: "agent", admin: false });
     });
 
+    it("refuses an agent_id that is not an agent id (ag_*), whatever else the token says", () => {
+      const v = hsVerifier();
+      for (const agent_id of ["not_an_agent", "u_1", "AG_x", "xag_1", "ag", "", "ag_has space", 42, true, ["ag_x"], { id: "ag_x" }]) {
+        expectUnauthorized(() => v(hs({ agent_id })), /agent_id/);
+        expectUnauthorized(() => v(hs({ agent_id, sub: "u_1" })), /agent_id/);
+      }
+    });
+
+    it("keeps a token with a user sub and a valid agent_id an agent token; a null agent_id is no agent_id", () => {
+      expect(hsVerifier()(hs({ sub: "u_1", agent_id: "ag_1" }))).to.deep.equal({ kind: "agent", agentId: "ag_1", name: undefined, admin: false });
+      expect(hsVerifier()(hs({ sub: "u_1", agent_id: null }))).to.deep.equal({ kind: "user", userId: "u_1", name: undefined, admin: false });
+    });
+
     it("ignores a blank name and trims a padded one", () => {
       expect(hsVerifier()(hs({ sub: "u_n", name: "   " })).name).to.equal(undefined);
       expect(hsVerifier()(hs({ sub: "u_n", name: "  Ім'я  " })).name).to.equal("Ім'я");
@@ -90,7 +103,10 @@ describe("auth: verify token", () => {
       expectUnauthorized(() => v(expired), /expired/i);
       expectUnauthorized(() => v(jwt.sign({ sub: "u_1" }, "a-different-secret-of-some-length", { algorithm: "HS256" })));
       expectUnauthorized(() => v("not.a.token"));
-      expectUnauthorized(() => v("garbage"));
+      expectUnauthorized(() => v("garbage"), /malformed/i);
+      // What front ends send when they have no token.
+      expectUnauthorized(() => v("null"), /malformed/i);
+      expectUnauthorized(() => v("undefined"), /malformed/i);
       expectUnauthorized(() => v(""));
       expectUnauthorized(() => v("x".repeat(9000)));
     });

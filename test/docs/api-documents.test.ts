@@ -13,7 +13,7 @@ import { Validator as OpenApiValidator } from "@seriousme/openapi-schema-validat
 import type Router from "@koa/router";
 import { buildOpenApi } from "../../src/docs/openapi.js";
 import { buildAsyncApi, CHANNELS } from "../../src/docs/asyncapi.js";
-import { REST_OPERATIONS } from "../../src/docs/rest-catalog.js";
+import { REST_OPERATIONS, openApiPath } from "../../src/docs/rest-catalog.js";
 import { packageVersion } from "../../src/docs/docs-routes.js";
 import { PRESENCE_EVENTS, ROOM_EVENTS } from "../../src/realtime/protocol/inbound.js";
 import {
@@ -65,8 +65,6 @@ async function routerFactories(): Promise<Map<string, Factory>> {
   return all;
 }
 
-const toOpenApiPath = (p: string) => p.replace(/:(\w+)/g, "{$1}");
-
 interface MountedRoute {
   readonly key: string;
   readonly router: string;
@@ -81,7 +79,8 @@ async function mountedRoutes(): Promise<MountedRoute[]> {
     for (const layer of router.stack) {
       for (const method of layer.methods) {
         if (method === "HEAD") continue; // answered by GET
-        out.push({ key: `${method} ${toOpenApiPath(String(layer.path))}`, router: name });
+        // The router's `:roomId` is documented as the contract's `{room_id}`.
+        out.push({ key: `${method} ${openApiPath(String(layer.path))}`, router: name });
       }
     }
   }
@@ -126,6 +125,18 @@ describe("API documents", function () {
       const mounted = new Set((await mountedRoutes()).map((r) => r.key));
       const extra = [...documented].filter((k) => !mounted.has(k) && k !== "GET /admin/queues");
       expect(extra, "documented but not mounted").to.deep.equal([]);
+    });
+
+    it("names the room paths and their parameter as the contract does: {room_id}", function () {
+      const rooms = Object.keys(openapi.paths).filter((p) => p.startsWith("/city/rooms/"));
+      expect(rooms.sort()).to.deep.equal(["/city/rooms/{room_id}", "/city/rooms/{room_id}/join", "/city/rooms/{room_id}/leave", "/city/rooms/{room_id}/messages"]);
+      for (const p of rooms) {
+        for (const op of Object.values(openapi.paths[p]!) as { parameters: { name: string; in: string; required: boolean }[] }[]) {
+          expect(op.parameters.filter((x) => x.in === "path"), p).to.deep.equal([{ name: "room_id", in: "path", required: true, description: "The room id, room_city_<slug>", schema: { type: "string" } }]);
+        }
+      }
+      expect(JSON.stringify(openapi)).to.not.include("roomId");
+      expect(openApiPath("/city/rooms/:roomId/messages")).to.equal("/city/rooms/{room_id}/messages");
     });
 
     it("derives input rules from the route schemas: query integers, text lengths in characters", function () {
@@ -242,10 +253,10 @@ describe("API documents", function () {
       const token = userToken(`u_docs_${process.pid}`, { name: "Docs" });
       const roomId = await freshRoom(server.url, token, "docs");
       const posted = await api(server.url, "POST", `/city/rooms/${roomId}/messages`, { token, body: { body: "documented", client_message_id: `docs-${Date.now()}` } });
-      check("POST", "/city/rooms/{roomId}/messages", 201, posted.body);
+      check("POST", "/city/rooms/{room_id}/messages", 201, posted.body);
       check("GET", "/city/rooms", 200, (await api(server.url, "GET", "/city/rooms")).body);
-      check("GET", "/city/rooms/{roomId}", 200, (await api(server.url, "GET", `/city/rooms/${roomId}`)).body);
-      check("GET", "/city/rooms/{roomId}/messages", 200, (await api(server.url, "GET", `/city/rooms/${roomId}/messages`)).body);
+      check("GET", "/city/rooms/{room_id}", 200, (await api(server.url, "GET", `/city/rooms/${roomId}`)).body);
+      check("GET", "/city/rooms/{room_id}/messages", 200, (await api(server.url, "GET", `/city/rooms/${roomId}/messages`)).body);
       check("GET", "/city/feed", 200, (await api(server.url, "GET", "/city/feed")).body);
       check("GET", "/city/presence", 200, (await api(server.url, "GET", "/city/presence?user_ids=u_a,u_b")).body);
       check("GET", "/secondme/profile", 200, (await api(server.url, "GET", "/secondme/profile", { token })).body);
@@ -254,7 +265,7 @@ describe("API documents", function () {
       check("GET", "/readyz", 200, (await api(server.url, "GET", "/readyz")).body);
       check("POST", "/console/dev-token", 200, (await api(server.url, "POST", "/console/dev-token", { body: { user_id: "u_docs" } })).body);
       const unknown = await api(server.url, "GET", "/city/rooms/room_city_nope-nope");
-      check("GET", "/city/rooms/{roomId}", 404, unknown.body);
+      check("GET", "/city/rooms/{room_id}", 404, unknown.body);
       const bad = await api(server.url, "POST", "/city/rooms", { token, body: { name: "" } });
       check("POST", "/city/rooms", 400, bad.body);
     });
@@ -297,7 +308,7 @@ describe("API documents", function () {
       const misses: string[] = [];
       for (const op of REST_OPERATIONS) {
         // Without a token: reads answer, writes are refused with 401, nothing is changed.
-        const url = `${server.url}${op.path.replace("{roomId}", "room_city_general")}`;
+        const url = `${server.url}${op.path.replace("{room_id}", "room_city_general")}`;
         const res = await fetch(url, { method: op.method, redirect: "manual", headers: op.method === "POST" ? { "content-type": "application/json" } : {}, body: op.method === "POST" ? "{}" : undefined });
         const text = await res.text();
         const noRoute = res.status === 404 && /No route for/.test(text);

@@ -1,6 +1,6 @@
 // Bad input on the sockets: every bad frame gets an `error` event and the connection survives;
-// anonymous clients listen but cannot send; a bad token is refused; a flood is cut off; a reader
-// that stops reading is dropped; long-polling works through the real front door.
+// anonymous clients listen but cannot send; a bad token connects only as such a listener; a flood
+// is cut off; a reader that stops reading is dropped; long-polling works through the front door.
 import { expect } from "chai";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
@@ -108,22 +108,30 @@ describe("realtime: bad frames, auth and floods", function () {
     }
   });
 
-  it("refuses bad tokens on both transports", async () => {
+  it("connects a bad token on both transports as a listener only, and says why", async () => {
     const wrong = jwt.sign({ sub: "u_x" }, "not-the-secret", { algorithm: "HS256" });
     const expired = jwt.sign({ sub: "u_x", exp: Math.floor(Date.now() / 1000) - 60 }, TEST_JWT_SECRET, { algorithm: "HS256" });
     const none = jwt.sign({ sub: "u_x" }, "", { algorithm: "none" } as jwt.SignOptions);
     for (const t of [wrong, expired, none]) {
-      const err = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`, { token: t }).then(
-        () => undefined,
-        (e: { status?: number }) => e,
-      );
-      expect(err?.status).to.equal(401);
-      const sioErr = await SioClient.connect(srv.url, "/city/rooms", { token: t }).then(
-        (c) => (c.close(), undefined),
-        (e: Error) => e,
-      );
-      expect(sioErr?.message).to.match(/token/i);
+      const ws = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`, { token: t });
+      const sio = await SioClient.connect(srv.url, "/city/rooms", { token: t });
+      try {
+        for (const c of [ws, sio]) {
+          const err = await c.waitFor((e) => e.event === "error", 5_000, "the unauthorized error");
+          expect(err.code).to.equal("unauthorized");
+          expect(err.message).to.match(t === expired ? /^Token expired; connected as a listener only$/ : /token.*; connected as a listener only$/i);
+        }
+        ws.send({ event: "room.message.send", room_id: room, body: "stale token", client_message_id: "stale-ws" });
+        await ws.waitFor((e) => e.event === "error" && e.code === "unauthorized" && !/listener only/.test(String(e.message)), 5_000, "send refused");
+        const res = await sio.emitAck("room.message.send", { room_id: room, body: "stale token" });
+        expect(res).to.include({ event: "error", code: "unauthorized" });
+      } finally {
+        ws.close();
+        sio.close();
+      }
     }
+    const history = await api<{ body: string }[]>(srv.url, "GET", `/city/rooms/${room}/messages?limit=200`);
+    expect(history.body.map((m) => m.body)).to.not.include("stale token");
   });
 
   it("lets an agent token post into a room over ws, as the agent", async () => {

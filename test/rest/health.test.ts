@@ -44,6 +44,9 @@ describe("rest: health and CORS", () => {
     expect(res.status).to.equal(401);
     expect(res.headers.get("access-control-allow-origin")).to.equal(origin);
     expect(res.body.error.code).to.equal("unauthorized");
+    // What a browser script needs to react: why (WWW-Authenticate), when to retry, which request.
+    const exposed = (res.headers.get("access-control-expose-headers") ?? "").toLowerCase().split(/,\s*/);
+    expect(exposed).to.include.members(["www-authenticate", "retry-after", "x-request-id"]);
   });
 
   it("does not echo a foreign origin", async () => {

@@ -5,7 +5,7 @@ import { requireIdentity } from "../../auth/koa-auth.js";
 import { queryInt } from "../../core/text.js";
 import { createRoomInput, messageInput } from "../../rooms/inputs.js";
 import type { RoomsService } from "../../rooms/rooms-service.js";
-import { parseInput, parseQuery } from "../validate.js";
+import { parseBody, parseQuery } from "../validate.js";
 
 export const listQuery = z.object({ limit: queryInt(50, 1, 200), offset: queryInt(0, 0, 1_000_000) });
 export const historyQuery = z.object({
@@ -24,7 +24,7 @@ export function createRoomsRouter(rooms: RoomsService): Router {
 
   router.post("/city/rooms", async (ctx) => {
     const who = requireIdentity(ctx);
-    const input = parseInput(createRoomInput, ctx.request.body);
+    const input = parseBody(createRoomInput, ctx.request.body);
     ctx.status = 201;
     ctx.body = await rooms.createRoom(who, input);
   });
@@ -40,7 +40,7 @@ export function createRoomsRouter(rooms: RoomsService): Router {
 
   router.post("/city/rooms/:roomId/messages", async (ctx) => {
     const who = requireIdentity(ctx);
-    const input = parseInput(messageInput, ctx.request.body);
+    const input = parseBody(messageInput, ctx.request.body);
     const { message, created } = await rooms.postMessage(who, ctx.params.roomId!, input);
     ctx.status = created ? 201 : 200;
     ctx.body = message;

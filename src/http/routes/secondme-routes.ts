@@ -8,7 +8,7 @@ import { invokeInput } from "../../secondme/inputs.js";
 import type { SecondMeInvoker } from "../../secondme/secondme-invoker.js";
 import type { SecondMeService } from "../../secondme/secondme-service.js";
 import { dialectOf } from "../prefix.js";
-import { parseInput, parseQuery } from "../validate.js";
+import { parseBody, parseQuery } from "../validate.js";
 
 export interface SecondMeRouterDeps {
   readonly service: SecondMeService;
@@ -22,7 +22,7 @@ export function createSecondMeRouter(deps: SecondMeRouterDeps): Router {
 
   router.post("/secondme/invoke", async (ctx) => {
     const { userId } = requireUser(ctx);
-    const { prompt } = parseInput(invokeInput, ctx.request.body);
+    const { prompt } = parseBody(invokeInput, ctx.request.body);
     const { reply, history } = await deps.invoker.invoke(userId, prompt, { reqId: (ctx.state as { reqId?: string }).reqId });
     // `response` too: the existing front end reads it (§10), on every prefix.
     ctx.body = { reply, response: reply, history };

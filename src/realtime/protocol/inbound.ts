@@ -25,6 +25,25 @@ export const ROOM_EVENTS = {
   "room.message.send": roomMessageSend,
 } as const;
 
+/** The room events that name a room with `room_id`. */
+const ROOM_ID_EVENTS: ReadonlySet<string> = new Set(["room.join", "room.leave", "room.message.send"]);
+
+const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Where a room event's `room_id` may come from, before the schema sees it (CONTRACT §7, §10):
+ * the top level; else inside `data` (the Next.js client nests its fields there: `{event,
+ * data: {body}}`); else, on a raw-ws connection opened on `/ws/city/rooms/{room_id}`, that path's
+ * room. Socket.IO has no path room (`pathRoom` undefined), so there a `room_id` stays required.
+ * A null `room_id` counts as none. Other events and payloads pass through untouched.
+ */
+export function normaliseRoomEvent(name: string, payload: unknown, pathRoom?: string): unknown {
+  if (!ROOM_ID_EVENTS.has(name) || !isRecord(payload) || payload.room_id != null) return payload;
+  const nested = isRecord(payload.data) ? payload.data.room_id : undefined;
+  const room = nested ?? pathRoom;
+  return room == null ? payload : { ...payload, room_id: room };
+}
+
 export const PRESENCE_EVENTS = {
   "presence.heartbeat": presenceHeartbeat,
 } as const;

@@ -52,6 +52,11 @@ export function errorEvent(code: string, message: string, ref?: string, retryAft
   return ev;
 }
 
+/** Told to a connection whose token was refused: it stays connected as an anonymous listener. */
+export function listenerOnlyError(why: string): CommonOutbound["error"] {
+  return errorEvent("unauthorized", `${why}; connected as a listener only`);
+}
+
 /** Typed event maps for Socket.IO's generics: server → client listeners take the payload. */
 export type ToClient<M> = { [K in keyof M]: (payload: M[K]) => void };
 

@@ -7,11 +7,14 @@ import { createAdapter } from "@socket.io/redis-adapter";
 import type { Identity } from "../../auth/identity.js";
 import { bearer, type TokenVerifier } from "../../auth/verify-token.js";
 import { AppError } from "../../core/errors.js";
+import { listenerOnlyError } from "../protocol/outbound.js";
 import { createOriginCheck } from "../../http/cors.js";
 import { closeRedis, createRedis } from "../../infra/redis/redis.js";
 
 export interface SocketData {
   identity: Identity | undefined;
+  /** Why the token sent with the handshake was not accepted (the socket is an anonymous listener). */
+  authError?: string;
 }
 
 /** Credentials read off the handshake request before it is dropped (see below). */
@@ -57,19 +60,24 @@ export function createIoServer(httpServer: http.Server, opts: IoServerOptions) {
     releaseUpgradeRequest(raw.transport?.socket);
   });
 
-  /** Namespace middleware: a valid token gives an identity; no token means anonymous; a bad
-   *  token is refused (connect_error) rather than silently downgraded. */
+  /** Namespace middleware: a valid token gives an identity; no token means anonymous. A bad
+   *  token (expired, forged, `null`) also connects, as an anonymous listener: the namespace tells
+   *  the client why at once (announceAuthError) and then treats it exactly like a tokenless one
+   *  (CONTRACT §3). Identity only ever comes from a verified token. */
   const authenticate = (socket: Socket, next: (err?: Error) => void) => {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const token =
       (typeof auth?.token === "string" && auth.token ? auth.token : undefined) ?? (socket.conn as unknown as RawCredentials).cityToken;
-    try {
-      (socket.data as SocketData).identity = token ? opts.verify(token.replace(/^Bearer\s+/i, "")) : undefined;
-      next();
-    } catch (err) {
-      const e = err instanceof AppError ? err : new AppError("unauthorized", "Invalid token");
-      next(Object.assign(new Error(e.message), { data: { code: e.code, message: e.message } }));
+    const data = socket.data as SocketData;
+    data.identity = undefined;
+    if (token) {
+      try {
+        data.identity = opts.verify(token.replace(/^Bearer\s+/i, ""));
+      } catch (err) {
+        data.authError = err instanceof AppError ? err.message : "Invalid token";
+      }
     }
+    next();
   };
 
   return {
@@ -85,6 +93,12 @@ export function createIoServer(httpServer: http.Server, opts: IoServerOptions) {
 }
 
 export type IoServer = ReturnType<typeof createIoServer>;
+
+/** On connection: a socket whose token was refused hears why, once, before anything else. */
+export function announceAuthError(socket: Socket): void {
+  const why = (socket.data as SocketData).authError;
+  if (why) socket.emit("error", listenerOnlyError(why));
+}
 
 /**
  * engine.io's WebSocket upgrade leaves two listeners behind that hold the upgrade request (its

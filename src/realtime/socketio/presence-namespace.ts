@@ -2,12 +2,13 @@
 import type { Namespace, Socket } from "socket.io";
 import type { PresenceProtocol, Connection } from "../connection-types.js";
 import { FloodGuard } from "../flood-guard.js";
-import type { SocketData } from "./io-server.js";
+import { announceAuthError, type SocketData } from "./io-server.js";
 
 export const PRESENCE_NAMESPACE = "/city/presence";
 
 export function bindPresenceNamespace(nsp: Namespace, protocol: PresenceProtocol, workerId: string): void {
   nsp.on("connection", (socket: Socket) => {
+    announceAuthError(socket);
     const conn: Connection = {
       id: socket.id,
       identity: (socket.data as SocketData).identity,

@@ -5,7 +5,7 @@ import type { RoomHub } from "../room-hub.js";
 import type { RoomsHandler, RoomsConnection } from "../rooms-handler.js";
 import { FloodGuard } from "../flood-guard.js";
 import type { RoomBroadcast } from "../protocol/outbound.js";
-import type { SocketData } from "./io-server.js";
+import { announceAuthError, type SocketData } from "./io-server.js";
 import { userRoom } from "./presence-namespace.js";
 
 export const ROOMS_NAMESPACE = "/city/rooms";
@@ -20,6 +20,7 @@ export function bindRoomsNamespace(nsp: Namespace, hub: RoomHub, handle: RoomsHa
   nsp.on(PEER_EVENT, (event: RoomBroadcast) => hub.receive(event));
 
   nsp.on("connection", (socket: Socket) => {
+    announceAuthError(socket);
     const identity = (socket.data as SocketData).identity;
     if (identity?.kind === "user") void socket.join(userRoom(identity.userId));
     const conn: RoomsConnection = {

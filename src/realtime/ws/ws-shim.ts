@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { WebSocketServer, WebSocket, type RawData } from "ws";
 import type { Identity } from "../../auth/identity.js";
 import { bearer, type TokenVerifier } from "../../auth/verify-token.js";
-import { toAppError } from "../../core/errors.js";
+import { AppError, toAppError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { stripPrefix } from "../../http/prefix.js";
 import type { RoomHub } from "../room-hub.js";
@@ -16,8 +16,8 @@ import { fanOut, type WsMember } from "../fan-out.js";
 import type { RoomsHandler, RoomsConnection } from "../rooms-handler.js";
 import { MAX_PENDING_OUTPUT_BYTES, type Connection, type PresenceProtocol } from "../connection-types.js";
 import { FloodGuard } from "../flood-guard.js";
-import { MAX_FRAME_BYTES } from "../protocol/inbound.js";
-import { encodeFrame, errorEvent, type ServerEvent, type WsDialect } from "../protocol/outbound.js";
+import { MAX_FRAME_BYTES, normaliseRoomEvent } from "../protocol/inbound.js";
+import { encodeFrame, errorEvent, listenerOnlyError, type ServerEvent, type WsDialect } from "../protocol/outbound.js";
 import type { DropReason } from "../realtime-metrics.js";
 
 /** Frames above MAX_FRAME_BYTES get an error; above this the ws library closes the socket. */
@@ -111,10 +111,19 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
       const { path, dialect } = stripPrefix(url.pathname);
       const r = route(path);
       if (!r) return refuse(socket, 404, "not_found", `No WebSocket endpoint at ${url.pathname}`);
+      // A bad token (expired, forged, `null`) does not refuse the upgrade: the client connects as
+      // an anonymous listener and is told why in its first frame (CONTRACT §3).
       let identity: Identity | undefined;
+      let authError: string | undefined;
+      const token = url.searchParams.get("token") || bearer(req.headers.authorization);
+      if (token) {
+        try {
+          identity = deps.verify(token);
+        } catch (raw) {
+          authError = raw instanceof AppError ? raw.message : "Invalid token";
+        }
+      }
       try {
-        const token = url.searchParams.get("token") || bearer(req.headers.authorization);
-        identity = token ? deps.verify(token) : undefined;
         if (r.kind === "rooms") await deps.rooms.assertRoom(r.roomId);
       } catch (raw) {
         const err = toAppError(raw);
@@ -124,6 +133,7 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
       wss.handleUpgrade(req, socket, head, (ws) => {
         alive.add(ws);
         ws.on("pong", () => alive.add(ws));
+        if (authError) sendFrame(ws, Buffer.from(encodeFrame(dialect, listenerOnlyError(authError))));
         if (r.kind === "rooms") serveRooms(ws, identity, dialect, r.roomId, url.searchParams.get("last_message_id") ?? undefined);
         else servePresence(ws, identity, dialect);
       });
@@ -210,7 +220,8 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
     };
     ws.on("message", (data, isBinary) => {
       const parsed = parse(conn, data, isBinary);
-      if (parsed) void deps.handleRoom(conn, parsed[0], parsed[1]);
+      // An event without room_id (top level or in `data`) is about the path's room (CONTRACT §10).
+      if (parsed) void deps.handleRoom(conn, parsed[0], normaliseRoomEvent(parsed[0], parsed[1], firstRoom));
     });
     ws.on("close", () => {
       for (const roomId of joined) deps.hub.unsubscribeWs(roomId, conn);
