@@ -37,7 +37,16 @@ export const messageInput = z
       ctx.addIssue({ code: "custom", message: msg, path: field.split(".") });
       return z.NEVER;
     }
-    const cmid = v.client_message_id ?? (typeof data?.client_message_id === "string" ? data.client_message_id : undefined);
+    let cmid = v.client_message_id;
+    if (cmid === undefined && data?.client_message_id !== undefined) {
+      // The same rules inside `data` as at the top level: it becomes an idempotency key either way.
+      const inner = clientMessageId.safeParse(data.client_message_id);
+      if (!inner.success) {
+        ctx.addIssue({ code: "custom", message: inner.error.issues[0]?.message ?? "is invalid", path: ["data", "client_message_id"] });
+        return z.NEVER;
+      }
+      cmid = inner.data;
+    }
     return { body: parsed.data, clientMessageId: cmid ?? null };
   });
 

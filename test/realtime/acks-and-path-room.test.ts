@@ -105,6 +105,11 @@ describe("realtime: flood-guard acks and the path room", function () {
           ws.send({ event: "room.message.send", data: { body: "   ", client_message_id: `next-${run}-6` } });
           const err = await ws.waitFor((e) => e.event === "error" && e.ref === `next-${run}-6`, 5_000, "the refusal");
           expect(err).to.include({ code: "validation_failed" });
+          // A client_message_id inside data obeys the same rules as at the top level.
+          ws.send({ event: "room.message.send", data: { body: "spaced key", client_message_id: `next ${run} 7` } });
+          const badKey = await ws.waitFor((e) => e.event === "error" && e.ref === `next ${run} 7`, 5_000, "the key refusal");
+          expect(badKey).to.include({ code: "validation_failed" });
+          expect(String(badKey.message)).to.match(/client_message_id/);
 
           expect((await history(room)).map((m) => m.body)).to.deep.equal(["next.js says hi", "next.js again", "flat, no room", "top level wins"]);
           expect((await history(other)).map((m) => m.body)).to.deep.equal(["to the other room"]);
