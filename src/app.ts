@@ -50,6 +50,12 @@ export interface App {
 export interface AppOptions {
   readonly workerId?: string;
   readonly logger?: Logger;
+  /**
+   * Whether this process posts agents' room replies from NATS `agents.reply` (CONTRACT §8, §9).
+   * One process per API cluster does (src/worker.ts: the worker in slot 1), so the replies of one
+   * room are stored in the order they were published. @defaultValue true
+   */
+  readonly agentReplies?: boolean;
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
@@ -129,13 +135,22 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     metrics: metrics.realtime,
   });
   metrics.setSources({ realtime: () => realtime.stats(), heartbeats: () => presence.stats().heartbeats });
-  // Agents' own room replies on NATS (a queue group: one worker in the cluster posts each). In the
-  // background, so a missing NATS neither delays nor stops start-up; it reconnects by itself.
+  // Agents' own room replies on NATS, posted here through the rooms service, so they reach every
+  // socket like any message. Only where opts.agentReplies says (one worker per cluster); in the
+  // deployment's queue group, so each reply is posted once. In the background, so a missing NATS
+  // neither delays nor stops start-up; it reconnects by itself.
   let agentReplies: { close(): Promise<void> } | undefined;
-  void subscribeAgentReplies({ natsUrl: config.agents.natsUrl, handler: createAgentReplyPoster(rooms, logger), logger }).then(
-    (sub) => (agentReplies = sub),
-    (err: unknown) => logger.warn({ err: (err as Error).message }, "agents.reply: NATS unreachable; agents' room replies are off until restart"),
-  );
+  if (opts.agentReplies ?? true) {
+    void subscribeAgentReplies({
+      natsUrl: config.agents.natsUrl,
+      queueGroup: config.agents.replyQueueGroup,
+      handler: createAgentReplyPoster(rooms, logger),
+      logger,
+    }).then(
+      (sub) => (agentReplies = sub),
+      (err: unknown) => logger.warn({ err: (err as Error).message }, "agents.reply: NATS unreachable; agents' room replies are off until restart"),
+    );
+  }
   // Second Me progress and late replies reach the user's sockets held by this worker.
   const notifications = await subscribeUserNotifications(replySub, (n) =>
     realtime.pushToUserLocal(n.userId, { ...n.payload, event: n.event }),

@@ -11,6 +11,7 @@ import { ensureRedis } from "./infra/redis/dev-redis.js";
 import { serveClusterMetrics } from "./metrics/cluster-metrics.js";
 import { announceDraining } from "./shutdown/drain-notice.js";
 import { whereToConnect, withoutCredentials } from "./dev/where-to-connect.js";
+import { resolveDevAgentsCore } from "./dev/dev-agents-core.js";
 
 function configOrExit(): Config {
   try {
@@ -28,6 +29,15 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel, { role: "primary" });
   if (config.jwt.isDevSecret) logger.warn("JWT_SECRET is not set: using the INSECURE development secret");
+  const runJobs = process.env.CITY_JOBS !== "off";
+  // Development with AGENTS_CORE_URL unset: an Agents Core already on 127.0.0.1:7002, else the
+  // stand-in, which lives here as long as `npm start` (the job workers get its URL, and keep it
+  // when they are restarted). Production and test use the default URL as it is.
+  const devAgents =
+    runJobs && config.env === "development" && config.agents.transport === "http" && config.agents.urlIsDefault
+      ? await resolveDevAgentsCore(config.agents.url)
+      : undefined;
+  if (devAgents) logger.info({ url: devAgents.url, choice: devAgents.choice }, `Agents Core: ${devAgents.note}`);
   const redis = await ensureRedis(config.redisUrl, { production: config.env === "production", dataDir: config.dataDir });
   if (redis) logger.warn({ dir: config.dataDir }, "nothing answered at REDIS_URL: started a development redis-server");
   const database = await prepareDatabase(config, (line) => logger.warn(line));
@@ -45,9 +55,16 @@ async function main(): Promise<void> {
   serveClusterMetrics();
   logger.info({ port: primary.port, workers: config.webConcurrency }, `city backend listening on http://${config.host}:${primary.port}`);
 
-  const jobs = process.env.CITY_JOBS === "off" ? undefined : startJobsProcess({ DATABASE_URL: database.url }, (level, msg) => logger[level](msg));
+  const jobsEnv: Record<string, string> = { DATABASE_URL: database.url, ...(devAgents ? { AGENTS_CORE_URL: devAgents.url } : {}) };
+  const jobs = runJobs ? startJobsProcess(jobsEnv, (level, msg) => logger[level](msg)) : undefined;
   if (config.env !== "production") {
-    const agents = config.agents.transport === "nats" ? `over NATS at ${config.agents.natsUrl}` : config.agents.url;
+    const agents =
+      config.agents.transport === "nats"
+        ? `over NATS at ${config.agents.natsUrl}`
+        : (devAgents?.note ??
+          (config.agents.urlIsDefault && config.env === "development"
+            ? `${config.agents.url} unless the job workers start the stand-in (AGENTS_CORE_URL is unset)`
+            : config.agents.url));
     const block = whereToConnect({
       host: config.host,
       port: primary.port,
@@ -55,7 +72,7 @@ async function main(): Promise<void> {
       workers: config.webConcurrency,
       database: config.databaseUrl ? withoutCredentials(config.databaseUrl) : `embedded, data in ${path.resolve(config.dataDir, "postgres")}`,
       redis: `${withoutCredentials(config.redisUrl)}${redis ? ` (a development redis-server, data in ${path.resolve(config.dataDir, "redis")})` : ""}`,
-      agents: agents ?? "the stand-in, started by the job workers (AGENTS_CORE_URL is unset)",
+      agents,
       jobs: Boolean(jobs),
     });
     process.stdout.write(`${block}\n`);
@@ -78,6 +95,7 @@ async function main(): Promise<void> {
     announceDraining();
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     await Promise.all([primary.close(), jobs?.stop()]);
+    await devAgents?.close();
     await database.stop();
     await redis?.stop();
     logger.info({ ms: Date.now() - started }, "stopped");

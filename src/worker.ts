@@ -9,7 +9,12 @@ import { answerPrimaryEarly } from "./metrics/cluster-metrics.js";
 
 answerPrimaryEarly();
 const config = loadConfig();
-const app = await createApp(config, { workerId: process.env.CITY_WORKER_ID ?? String(process.pid) });
+const slot = process.env.CITY_WORKER_ID;
+// agents.reply is posted by one worker of the cluster, the one in slot 1 (a replacement of a dead
+// one takes the same slot): NATS hands a queue group's messages to its members at random, so with
+// every worker subscribed two replies published back to back into one room could be stored in the
+// opposite order (src/infra/agents-core/agents-reply-subscriber.ts has the whole reasoning).
+const app = await createApp(config, { workerId: slot ?? String(process.pid), agentReplies: slot === undefined || slot === "1" });
 onDrainingNotice(() => app.markDraining());
 serveFromPrimary(app.server, () => app.close(), app.io);
 process.on("uncaughtException", (err) => {

@@ -1,10 +1,12 @@
 // Entry of the job worker process (`node --import tsx workers/main.ts`): starts every worker in
 // STARTERS from one Config and stops them all on SIGINT/SIGTERM. DATABASE_URL must be set (npm
-// start passes the one it prepared). In development, with AGENTS_CORE_URL unset, the stand-in
-// Agents Core is started here (on a free port) so Second Me answers out of the box.
-import { ConfigError, loadConfig, type Config } from "../src/config/config.js";
+// start passes the one it prepared). Agents Core is AGENTS_CORE_URL, else http://127.0.0.1:7002
+// (CONTRACT §2). `npm start` in development resolves the Agents Core itself and passes its URL;
+// run on their own in development with AGENTS_CORE_URL unset, the job workers resolve it here the
+// same way (src/dev/dev-agents-core.ts: what answers at 7002, else the stand-in).
+import { ConfigError, loadConfig, withAgentsUrl, type Config } from "../src/config/config.js";
 import { createLogger, type Logger } from "../src/core/logger.js";
-import { startAgentsCoreStandin } from "../src/dev/agents-core-standin.js";
+import { resolveDevAgentsCore } from "../src/dev/dev-agents-core.js";
 import { startSecondMeWorker } from "./secondme-worker.js";
 import { startPresenceSweepWorker } from "./presence-sweep-worker.js";
 
@@ -34,11 +36,11 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, { role: "workers" });
   const closers: { close(): Promise<void> }[] = [];
 
-  if (config.env !== "production" && config.agents.transport === "http" && !config.agents.url) {
-    const standin = await startAgentsCoreStandin({ port: 0 });
-    closers.push(standin);
-    config = { ...config, agents: { ...config.agents, url: standin.url } };
-    logger.warn({ url: standin.url }, "AGENTS_CORE_URL is not set: using the stand-in Agents Core (development only)");
+  if (config.env === "development" && config.agents.transport === "http" && config.agents.urlIsDefault) {
+    const agents = await resolveDevAgentsCore(config.agents.url);
+    closers.push(agents);
+    config = withAgentsUrl(config, agents.url);
+    logger.info({ url: agents.url, choice: agents.choice }, `Agents Core: ${agents.note}`);
   }
   for (const [name, start] of STARTERS) {
     closers.unshift(await start(config, { logger }));
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err);
+  // One line, as for a bad config value: what failed, never a stack.
+  console.error(`job workers: start-up failed: ${String((err as Error)?.message ?? err).replace(/[\r\n]+/g, " ")}`);
   process.exit(1);
 });

@@ -48,11 +48,20 @@ export interface Config {
   };
   readonly agents: {
     readonly transport: AgentsTransport;
-    /** undefined in development means "start the stand-in Agents Core". */
-    readonly url: string | undefined;
+    /** Agents Core's base URL: AGENTS_CORE_URL (alias AGENTS_SERVICE_URL), else
+     *  http://127.0.0.1:7002 (CONTRACT §2). */
+    readonly url: string;
+    /** True when neither variable was set and `url` is the default. Only development acts on it:
+     *  `npm start` uses what already answers there or starts the stand-in (src/dev/dev-agents-core.ts). */
+    readonly urlIsDefault: boolean;
     readonly invokePath: string;
     readonly natsUrl: string;
+    /** How long one call to Agents Core may take: AGENTS_CORE_TIMEOUT_MS, else SECONDME_TIMEOUT_MS,
+     *  so an agent that answers within the caller's wait is never cut off before it. */
     readonly timeoutMs: number;
+    /** NATS queue group of the `agents.reply` subscribers: one per deployment, so each reply is
+     *  posted once; deployments sharing one NATS each need their own. */
+    readonly replyQueueGroup: string;
   };
   /** Redis-backed rate limits shared by every worker (CONTRACT §6 429). A rate of 0 turns a bucket off. */
   readonly rateLimit: {
@@ -81,9 +90,13 @@ export class ConfigError extends Error {
   }
 }
 
+export const DEFAULT_AGENTS_CORE_URL = "http://127.0.0.1:7002";
+export const DEFAULT_AGENTS_REPLY_QUEUE_GROUP = "city-agents-reply";
 export const DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-do-not-use-in-production";
 const DEFAULT_ROOMS = ["general", "welcome", "builders"];
 const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
+/** A NATS queue group name: one token, no wildcards or whitespace. */
+const QUEUE_GROUP = /^[A-Za-z0-9_:-][A-Za-z0-9_.:-]{0,127}$/;
 
 type Env = Record<string, string | undefined>;
 
@@ -181,10 +194,15 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const agentsUrlName = str(env, "AGENTS_CORE_URL") ? "AGENTS_CORE_URL" : "AGENTS_SERVICE_URL";
   const agentsUrl = url(env, agentsUrlName, ["http:", "https:"]);
+  const replyQueueGroup = str(env, "AGENTS_REPLY_QUEUE_GROUP") ?? DEFAULT_AGENTS_REPLY_QUEUE_GROUP;
+  if (!QUEUE_GROUP.test(replyQueueGroup)) {
+    throw new ConfigError(`AGENTS_REPLY_QUEUE_GROUP must be one NATS token (letters, digits, _ - : .), got ${JSON.stringify(replyQueueGroup.slice(0, 140))}`);
+  }
   const invokePath = str(env, "AGENTS_CORE_INVOKE_PATH") ?? "/agents/{agent_id}/invoke";
   if (!invokePath.startsWith("/")) throw new ConfigError("AGENTS_CORE_INVOKE_PATH must start with /");
 
   const cpus = Math.max(2, os.availableParallelism?.() ?? os.cpus().length);
+  const secondmeTimeoutMs = int(env, "SECONDME_TIMEOUT_MS", 30_000, 1, 600_000);
 
   return deepFreeze<Config>({
     env: nodeEnv as Config["env"],
@@ -211,7 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     secondme: {
       agentId: str(env, "SECONDME_AGENT_ID") ?? "ag_secondme_global",
-      timeoutMs: int(env, "SECONDME_TIMEOUT_MS", 30_000, 1, 600_000),
+      timeoutMs: secondmeTimeoutMs,
       concurrency: int(env, "SECONDME_CONCURRENCY", 16, 1, 1000),
       attempts: int(env, "SECONDME_ATTEMPTS", 3, 1, 20),
       backoffMs: int(env, "SECONDME_BACKOFF_MS", 500, 0, 600_000),
@@ -221,13 +239,22 @@ export function loadConfig(env: Env = process.env): Config {
     },
     agents: {
       transport,
-      url: agentsUrl,
+      url: agentsUrl ?? DEFAULT_AGENTS_CORE_URL,
+      urlIsDefault: agentsUrl === undefined,
       invokePath,
       natsUrl: url(env, "NATS_URL", ["nats:", "tls:", "ws:", "wss:"], "nats://127.0.0.1:4222")!,
-      timeoutMs: int(env, "AGENTS_CORE_TIMEOUT_MS", 25_000, 1, 600_000),
+      // The caller waits SECONDME_TIMEOUT_MS (CONTRACT §8); the agent gets as long by default. A
+      // shorter fixed default failed agents that answer inside the caller's wait with a 504.
+      timeoutMs: int(env, "AGENTS_CORE_TIMEOUT_MS", secondmeTimeoutMs, 1, 600_000),
+      replyQueueGroup,
     },
     rateLimit: rateLimitConfig(env),
   });
+}
+
+/** The same frozen Config with Agents Core at `url` (development: what dev-agents-core.ts chose). */
+export function withAgentsUrl(config: Config, agentsUrl: string): Config {
+  return deepFreeze<Config>({ ...config, agents: { ...config.agents, url: agentsUrl, urlIsDefault: false } });
 }
 
 function rate(env: Env, name: string, dflt: number): number {

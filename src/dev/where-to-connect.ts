@@ -9,7 +9,7 @@ export interface WhereToConnect {
   /** "embedded (data in …)" or the DATABASE_URL host. */
   readonly database: string;
   readonly redis: string;
-  /** Agents Core: a URL, or a note that the job workers start the stand-in. */
+  /** Agents Core: its URL and, in development with AGENTS_CORE_URL unset, which one was chosen. */
   readonly agents: string;
   readonly jobs: boolean;
 }

@@ -4,7 +4,8 @@ import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { ConfigError, DEV_JWT_SECRET, loadConfig } from "../../src/config/config.js";
+import { dropKeys } from "../support/redis-keys.js";
+import { ConfigError, DEV_JWT_SECRET, loadConfig, withAgentsUrl } from "../../src/config/config.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -52,6 +53,29 @@ describe("config", () => {
       expect(c.webConcurrency).to.equal(Math.max(2, os.availableParallelism()));
     });
 
+    it("points at Agents Core on http://127.0.0.1:7002, in production and test too", () => {
+      expect(c.agents).to.include({ url: "http://127.0.0.1:7002", urlIsDefault: true });
+      const production = loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgres://h/db", JWT_SECRET: "x".repeat(32) });
+      expect(production.agents).to.include({ url: "http://127.0.0.1:7002", urlIsDefault: true });
+      expect(loadConfig({ NODE_ENV: "test" }).agents).to.include({ url: "http://127.0.0.1:7002", urlIsDefault: true });
+      expect(loadConfig({ AGENTS_CORE_URL: "http://127.0.0.1:7002" }).agents.urlIsDefault, "set, even to the default value").to.equal(false);
+    });
+
+    it("gives one Agents Core call as long as the caller waits (SECONDME_TIMEOUT_MS) unless AGENTS_CORE_TIMEOUT_MS says otherwise", () => {
+      expect(c.agents.timeoutMs).to.equal(30_000);
+      // Scaled: an agent answering after 2.5 s of a 3 s wait must not be cut off (the old fixed
+      // 25 s default was independent of the wait, so the same agent at 26 s of 30 s got a 504).
+      expect(loadConfig({ SECONDME_TIMEOUT_MS: "3000" }).agents.timeoutMs).to.equal(3_000);
+      expect(loadConfig({ SECONDME_TIMEOUT_MS: "90000" }).agents.timeoutMs).to.equal(90_000);
+      expect(loadConfig({ SECONDME_TIMEOUT_MS: "3000", AGENTS_CORE_TIMEOUT_MS: "10000" }).agents.timeoutMs).to.equal(10_000);
+      expect(loadConfig({ AGENTS_CORE_TIMEOUT_MS: "1500" }).agents.timeoutMs).to.equal(1_500);
+    });
+
+    it("posts agents.reply in the city-agents-reply queue group", () => {
+      expect(c.agents.replyQueueGroup).to.equal("city-agents-reply");
+      expect(loadConfig({ AGENTS_REPLY_QUEUE_GROUP: "city-staging" }).agents.replyQueueGroup).to.equal("city-staging");
+    });
+
     it("has the contract's Second Me and presence defaults", () => {
       expect(c.secondme.agentId).to.equal("ag_secondme_global");
       expect(c.secondme.timeoutMs).to.equal(30_000);
@@ -93,6 +117,8 @@ describe("config", () => {
       ADMIN_TOKEN: "admin-token",
       CORS_ORIGINS: "https://city.example.org, http://localhost:5173",
       AGENTS_CORE_INVOKE_PATH: "/agents/invoke",
+      AGENTS_CORE_TIMEOUT_MS: "7000",
+      AGENTS_REPLY_QUEUE_GROUP: "city-prod",
       PRESENCE_ALLOW_ANONYMOUS: "true",
     });
     expect(c).to.deep.include({
@@ -106,7 +132,15 @@ describe("config", () => {
     });
     expect(c.jwt).to.deep.equal({ secret: "a-production-secret-of-length", publicKey: undefined, isDevSecret: false });
     expect(c.secondme).to.include({ agentId: "ag_other", timeoutMs: 5000 });
-    expect(c.agents).to.include({ transport: "nats", url: "https://agents.example.org", natsUrl: "nats://nats:4222", invokePath: "/agents/invoke" });
+    expect(c.agents).to.include({
+      transport: "nats",
+      url: "https://agents.example.org",
+      urlIsDefault: false,
+      natsUrl: "nats://nats:4222",
+      invokePath: "/agents/invoke",
+      timeoutMs: 7000,
+      replyQueueGroup: "city-prod",
+    });
     expect(c.defaultRooms).to.deep.equal(["lobby", "help-desk"]);
     expect(c.corsOrigins).to.deep.equal(["https://city.example.org", "http://localhost:5173"]);
     expect(c.presence.allowAnonymous).to.equal(true);
@@ -152,6 +186,10 @@ describe("config", () => {
       [{ CITY_DEFAULT_ROOMS: "general,Bad Room" }, "CITY_DEFAULT_ROOMS"],
       [{ SECONDME_TIMEOUT_MS: "0" }, "SECONDME_TIMEOUT_MS"],
       [{ SECONDME_TIMEOUT_MS: "soon" }, "SECONDME_TIMEOUT_MS"],
+      [{ AGENTS_CORE_TIMEOUT_MS: "0" }, "AGENTS_CORE_TIMEOUT_MS"],
+      [{ AGENTS_CORE_TIMEOUT_MS: "25s" }, "AGENTS_CORE_TIMEOUT_MS"],
+      [{ AGENTS_REPLY_QUEUE_GROUP: "two words" }, "AGENTS_REPLY_QUEUE_GROUP"],
+      [{ AGENTS_REPLY_QUEUE_GROUP: "city.*" }, "AGENTS_REPLY_QUEUE_GROUP"],
       [{ PRESENCE_ALLOW_ANONYMOUS: "maybe" }, "PRESENCE_ALLOW_ANONYMOUS"],
       [{ JWT_PUBLIC_KEY: "not a pem" }, "JWT_PUBLIC_KEY"],
       [{ NODE_ENV: "staging" }, "NODE_ENV"],
@@ -179,6 +217,16 @@ describe("config", () => {
     expect(() => (c.defaultRooms as string[]).push("x")).to.throw(TypeError);
   });
 
+  it("withAgentsUrl returns the same config, frozen, with the Agents Core chosen in development", () => {
+    const c = loadConfig({ SECONDME_TIMEOUT_MS: "4000" });
+    const chosen = withAgentsUrl(c, "http://127.0.0.1:45678");
+    expect(chosen.agents).to.include({ url: "http://127.0.0.1:45678", urlIsDefault: false, timeoutMs: 4000 });
+    expect(chosen.secondme).to.equal(c.secondme);
+    expect(Object.isFrozen(chosen)).to.equal(true);
+    expect(Object.isFrozen(chosen.agents)).to.equal(true);
+    expect(c.agents.url, "the original is untouched").to.equal("http://127.0.0.1:7002");
+  });
+
   it("reads process.env by default", () => {
     expect(loadConfig().port).to.be.a("number");
   });
@@ -203,6 +251,44 @@ describe("config", () => {
         });
       });
     }
+
+    it("the job workers start in production with AGENTS_CORE_URL unset, on http://127.0.0.1:7002, and stop with exit 0", async function () {
+      this.timeout(90_000);
+      const prefix = `city:test:cfg${process.pid}${Math.random().toString(36).slice(2, 8)}:bull`;
+      const child = spawn(process.execPath, ["--import", "tsx", "workers/main.ts"], {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "/tmp",
+          NODE_ENV: "production",
+          DATABASE_URL: process.env.TEST_DATABASE_URL!,
+          REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0",
+          JWT_SECRET: "x".repeat(32),
+          BULLMQ_PREFIX: prefix,
+          LOG_LEVEL: "info",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (out += d));
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      try {
+        const deadline = Date.now() + 60_000;
+        while (!(out.includes('"worker":"secondme"') && out.includes('"worker":"presence-sweep"'))) {
+          if (child.exitCode !== null) throw new Error(`the job workers exited (${child.exitCode}):\n${out}`);
+          if (Date.now() > deadline) throw new Error(`the job workers did not start:\n${out}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(out).to.not.include("AGENTS_CORE_URL is not set");
+        expect(out, "production never starts the stand-in").to.not.include("stand-in");
+        child.kill("SIGTERM");
+        expect(await exited, out).to.equal(0);
+      } finally {
+        if (child.exitCode === null) child.kill("SIGKILL");
+        await dropKeys(`${prefix}:*`);
+      }
+    });
 
     for (const [env, name] of [
       [{ PORT: "abc" }, "PORT"],

@@ -11,6 +11,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { startServer, type TestServer } from "../support/server.js";
+import { startAgentsCoreStandin, type AgentsCoreStandin } from "../../src/dev/agents-core-standin.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -23,6 +24,7 @@ describe("console in a real browser (e2e)", function () {
   const alice = { id: `u_e2e_alice_${run}`, name: "Alice" };
   const bob = { id: `u_e2e_bob_${run}`, name: "Bob" };
   let server: TestServer;
+  let standin: AgentsCoreStandin | undefined;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
@@ -78,7 +80,8 @@ describe("console in a real browser (e2e)", function () {
       throw new Error(`Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (Debian's package; .ci/run does this)`);
     }
     await mkdir(ARTIFACTS, { recursive: true });
-    server = await startServer({ PRESENCE_GRACE_MS: String(GRACE_MS), BULLMQ_PREFIX: `city:e2e:${run}:bull`, AGENTS_CORE_URL: "", AGENTS_SERVICE_URL: "", AGENTS_TRANSPORT: "http" });
+    standin = await startAgentsCoreStandin({ port: 0 });
+    server = await startServer({ PRESENCE_GRACE_MS: String(GRACE_MS), BULLMQ_PREFIX: `city:e2e:${run}:bull`, AGENTS_CORE_URL: standin.url, AGENTS_SERVICE_URL: "", AGENTS_TRANSPORT: "http" });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
   });
 
@@ -86,6 +89,7 @@ describe("console in a real browser (e2e)", function () {
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close().catch(() => {});
     await server?.stop();
+    await standin?.close();
   });
 
   afterEach(function () {

@@ -5,6 +5,7 @@ import { expect } from "chai";
 import { freshRoom } from "../support/api.js";
 import { SioClient, WsClient, until } from "../support/clients.js";
 import { startServer, type TestServer } from "../support/server.js";
+import { startAgentsCoreStandin, type AgentsCoreStandin } from "../../src/dev/agents-core-standin.js";
 import { auth, userToken } from "../support/tokens.js";
 import { dropKeys, scrape, total, type Sample } from "./support.js";
 
@@ -13,6 +14,7 @@ const run = Math.random().toString(36).slice(2, 10);
 describe("ops: /metrics", function () {
   this.timeout(120_000);
   let srv: TestServer;
+  let standin: AgentsCoreStandin;
   let room: string;
   const clients: { close(): void }[] = [];
   const userA = `u_metrics_${run}_a`;
@@ -22,12 +24,14 @@ describe("ops: /metrics", function () {
 
   before(async function () {
     this.timeout(120_000);
+    standin = await startAgentsCoreStandin({ port: 0 });
     srv = await startServer({
       RATE_LIMIT_ENABLED: "false",
       BULLMQ_PREFIX: `city:test:${run}:bull`,
       SECONDME_TIMEOUT_MS: "90000", // the job workers start after the API, slowly on a loaded machine
-      // The job workers start the stand-in Agents Core; info level shows the request lines.
-      AGENTS_CORE_URL: "",
+      // The stand-in Agents Core of this test (AGENTS_CORE_URL unset would mean 127.0.0.1:7002
+      // outside development); info level shows the request lines.
+      AGENTS_CORE_URL: standin.url,
       AGENTS_SERVICE_URL: "",
       AGENTS_TRANSPORT: "http",
       LOG_LEVEL: "info",
@@ -38,6 +42,7 @@ describe("ops: /metrics", function () {
     this.timeout(60_000);
     for (const c of clients) c.close();
     await srv?.stop();
+    await standin?.close();
     await dropKeys(`city:test:${run}:bull:*`);
   });
 

@@ -84,6 +84,9 @@ describe("ops: zero-config start", function () {
       }
       expect(out).to.include(`embedded, data in ${path.join(dataDir, "postgres")}`);
       expect(out).to.include("JWT_SECRET is not set");
+      // AGENTS_CORE_URL unset: what answers on 127.0.0.1:7002, else the stand-in (there, or on a
+      // free port when 7002 is taken); the block says which.
+      expect(out).to.match(/Agents Core\s+http:\/\/127\.0\.0\.1:\d+ \((the built-in stand-in|AGENTS_CORE_URL is unset; an Agents Core already answers)/);
       expect(existsSync(path.join(dataDir, "postgres", "PG_VERSION"))).to.equal(true);
 
       const rooms = (await (await fetch(`${url}/city/rooms`)).json()) as { slug: string }[];

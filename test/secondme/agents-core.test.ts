@@ -141,9 +141,32 @@ describe("agents core", () => {
     }
   });
 
-  it("chooses the driver from config, and refuses http without a URL", () => {
-    expect(() => createAgentsCore(loadConfig({ NODE_ENV: "test" }).agents)).to.throw(/AGENTS_CORE_URL/);
-    expect(createAgentsCore(loadConfig({ NODE_ENV: "test", AGENTS_TRANSPORT: "nats" }).agents)).to.have.property("invoke");
+  it("chooses the driver from config; http without AGENTS_CORE_URL calls http://127.0.0.1:7002", async () => {
+    for (const NODE_ENV of ["test", "production"]) {
+      const agents = loadConfig({ NODE_ENV, DATABASE_URL: "postgres://h/db", JWT_SECRET: "x".repeat(32) }).agents;
+      expect(agents.url).to.equal("http://127.0.0.1:7002");
+      const d = createAgentsCore(agents);
+      expect(d).to.have.property("invoke");
+      await d.close();
+    }
+    const nats = createAgentsCore(loadConfig({ NODE_ENV: "test", AGENTS_TRANSPORT: "nats" }).agents);
+    expect(nats).to.have.property("invoke");
+    await nats.close();
+  });
+
+  it("gives each call SECONDME_TIMEOUT_MS when AGENTS_CORE_TIMEOUT_MS is unset, and the override when set", async function () {
+    // Scaled down: a 400 ms wait. The old fixed 25 s default let this 1.5 s agent run on far
+    // past the caller's wait (and cut off one that answered after 25 s of a 30 s wait).
+    this.timeout(10_000);
+    const d = createAgentsCore(loadConfig({ NODE_ENV: "test", AGENTS_CORE_URL: standin.url, SECONDME_TIMEOUT_MS: "400" }).agents);
+    const started = Date.now();
+    const err = await failure(d.invoke(req("[[slow:1500]] patient")));
+    expect(err.name).to.equal("AgentTimeoutError");
+    expect(Date.now() - started).to.be.within(350, 1400);
+    await d.close();
+    const longer = createAgentsCore(loadConfig({ NODE_ENV: "test", AGENTS_CORE_URL: standin.url, SECONDME_TIMEOUT_MS: "400", AGENTS_CORE_TIMEOUT_MS: "5000" }).agents);
+    expect((await longer.invoke(req("[[slow:600]] patient"))).text).to.equal("echo: [[slow:600]] patient (context: 0)");
+    await longer.close();
   });
 
   it("parses agents.reply bodies meant for a room", () => {

@@ -14,8 +14,9 @@ describe("secondme failures", () => {
   let rig: Rig;
   before(async function () {
     this.timeout(60_000);
-    // Three tries with 20 ms backoff; a 1.5 s wait so "slow" can outlast it.
-    rig = await startRig({ env: { SECONDME_TIMEOUT_MS: "1500", SECONDME_ATTEMPTS: "3" } });
+    // Three tries with 20 ms backoff; a 1.5 s wait so "slow" can outlast it. The agent's own
+    // timeout would default to that same 1.5 s; 10 s lets a slow reply arrive after the wait.
+    rig = await startRig({ env: { SECONDME_TIMEOUT_MS: "1500", AGENTS_CORE_TIMEOUT_MS: "10000", SECONDME_ATTEMPTS: "3" } });
   });
   after(async function () {
     this.timeout(30_000);

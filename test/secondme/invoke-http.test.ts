@@ -4,7 +4,8 @@ import { expect } from "chai";
 import { ulid } from "ulid";
 import { closeRedis, createRedis } from "../../src/infra/redis/redis.js";
 import { agentToken } from "../support/tokens.js";
-import { call, history, invoke, REDIS_URL, startRig, type Rig } from "./support.js";
+import { subscribeUserNotifications, type UserNotification } from "../../src/secondme/user-notifier.js";
+import { call, eventually, history, invoke, REDIS_URL, startRig, type Rig } from "./support.js";
 
 describe("secondme over http", () => {
   let rig: Rig;
@@ -110,6 +111,48 @@ describe("secondme over http", () => {
     for (const r of results) expect(r.status).to.equal(200);
     const contexts = results.map((r) => Number(/\(context: (\d+)\)$/.exec(r.body.reply)![1]));
     expect(contexts.sort((x, y) => x - y)).to.deep.equal([0, 2, 4, 6, 8, 10]);
+  });
+
+  it("lets the agent take nearly all of SECONDME_TIMEOUT_MS when AGENTS_CORE_TIMEOUT_MS is unset", async function () {
+    // The rig waits 5 s and sets no agent timeout: the call inherits the 5 s (config.test.ts checks
+    // the derived value). An agent answering after 4 s is an answer, not a 504.
+    this.timeout(20_000);
+    expect(rig.env.SECONDME_TIMEOUT_MS).to.equal("5000");
+    expect(rig.env.AGENTS_CORE_TIMEOUT_MS).to.equal(undefined);
+    const u = rig.user();
+    const res = await invoke(rig, u.token, "[[slow:4000]] thoughtful");
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.body.reply).to.equal("echo: [[slow:4000]] thoughtful (context: 0)");
+  });
+
+  it("with the default agent timeout, a turn that waited in the user's lane past the wait still answers: 504, then secondme.reply", async function () {
+    this.timeout(30_000);
+    const u = rig.user();
+    const sub = createRedis(REDIS_URL, "pubsub", "city-test-notify");
+    const seen: UserNotification[] = [];
+    const notes = await subscribeUserNotifications(sub, (n) => n.userId === u.id && seen.push(n));
+    try {
+      // The second waits ~3 s for the first, then its own 3 s call ends after its 5 s wait; the
+      // call itself is well within its (5 s) timeout, so the job finishes and delivers late.
+      const first = invoke(rig, u.token, "[[slow:3000]] one");
+      await new Promise((r) => setTimeout(r, 100));
+      const second = await invoke(rig, u.token, "[[slow:3000]] two");
+      expect((await first).status).to.equal(200);
+      expect(second.status, JSON.stringify(second.body)).to.equal(504);
+      expect(second.body.error.code).to.equal("agent_timeout");
+      const late = await eventually(() => seen.find((n) => n.event === "secondme.reply"), 10_000);
+      expect(late.payload).to.include({ reply: "echo: [[slow:3000]] two (context: 2)" });
+      const h = await history(rig, u.token, "?limit=10");
+      expect(h.body.map((m: any) => m.content)).to.deep.equal([
+        "[[slow:3000]] one",
+        "echo: [[slow:3000]] one (context: 0)",
+        "[[slow:3000]] two",
+        "echo: [[slow:3000]] two (context: 2)",
+      ]);
+    } finally {
+      await notes.close();
+      await closeRedis(sub);
+    }
   });
 
   it("heals a lane whose head will never leave (its process died before the job was added)", async () => {

@@ -33,8 +33,9 @@ export class AgentUnreachableError extends AgentsCoreError {
 }
 
 /**
- * No answer within the per-request timeout. Not retried: the caller's own wait
- * (SECONDME_TIMEOUT_MS) is usually spent by then, and a second slow call doubles the agent's load.
+ * No answer within the per-request timeout (AGENTS_CORE_TIMEOUT_MS, by default SECONDME_TIMEOUT_MS).
+ * Not retried: with the default the caller's own wait (counted from the enqueue, before the call
+ * started) is spent by then, and a second slow call doubles the agent's load.
  */
 export class AgentTimeoutError extends AgentsCoreError {
   override name = "AgentTimeoutError";

@@ -1,14 +1,31 @@
 // Listens on `agents.reply` for what agents say on their own, and hands replies meant for a room
 // (a `room_id`, or a `channel_id` of the form `room:<room_id>`) to a handler that posts them
-// (CONTRACT §8, §9). Subscribed in a queue group: with several API processes each reply is
-// handled by exactly one of them, so it becomes exactly one room message.
+// (CONTRACT §8, §9).
+//
+// Order. Replies an agent publishes back to back into one room must be stored (get their `seq`) in
+// the order published. NATS delivers one connection's messages to one subscriber in order, but a
+// queue group hands each message to a random member: with every API worker subscribed, two replies
+// landed on two workers and raced to the database. So, per API cluster, exactly one process
+// subscribes: the cluster worker in slot 1 (src/worker.ts; the primary replaces a dead worker in
+// the same slot). It is an API worker rather than the job process (workers/) because posting needs
+// the realtime hub: a message stored elsewhere would reach no socket until the room's next message
+// (room streams fill a gap from PostgreSQL only once a later seq shows it). Inside the process,
+// the replies of one room are posted strictly one after another (a promise chain per room), while
+// different rooms proceed side by side.
+//
+// Exactly once. The subscription is in the deployment's queue group (AGENTS_REPLY_QUEUE_GROUP):
+// with several machines, each reply is posted by exactly one of their slot-1 workers. Two replies
+// to one room handled on different machines are then not ordered against each other; one machine
+// (or one API cluster) keeps the order. While the slot-1 worker is being replaced, and while NATS
+// is away, replies are not heard: core NATS keeps nothing for absent subscribers.
 import { JSONCodec, type Subscription } from "nats";
+import { DEFAULT_AGENTS_REPLY_QUEUE_GROUP } from "../../config/config.js";
 import type { Logger } from "../../core/logger.js";
 import { closeNats, connectNats } from "./nats-connection.js";
 import { replyText } from "./wire.js";
 
 export const AGENTS_REPLY_SUBJECT = "agents.reply";
-export const AGENTS_REPLY_QUEUE_GROUP = "city-agents-reply";
+export const AGENTS_REPLY_QUEUE_GROUP = DEFAULT_AGENTS_REPLY_QUEUE_GROUP;
 
 export interface AgentRoomReply {
   readonly agentId: string;
@@ -22,7 +39,7 @@ export interface AgentRepliesOptions {
   readonly natsUrl: string;
   readonly handler: AgentRoomReplyHandler;
   readonly logger: Logger;
-  /** @defaultValue `city-agents-reply` (tests pass their own, to get a copy of every reply) */
+  /** @defaultValue `city-agents-reply` (config: AGENTS_REPLY_QUEUE_GROUP; tests pass their own, to get a copy of every reply) */
   readonly queueGroup?: string;
   /** @defaultValue `agents.reply` */
   readonly subject?: string;
@@ -88,7 +105,8 @@ export async function subscribeAgentReplies(opts: AgentRepliesOptions): Promise<
   return {
     async close() {
       sub.unsubscribe();
-      await Promise.all(tails.values());
+      // Replies already taken finish posting (a chain may grow while an earlier link runs).
+      while (tails.size) await Promise.all(tails.values());
       await closeNats(nc);
     },
   };
