@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     shutdownTimeoutMs: config.shutdown.timeoutMs,
     log: (level, msg, extra) => logger[level](extra ?? {}, msg),
   });
-  serveClusterMetrics();
+  serveClusterMetrics(primary.isServing);
   logger.info({ port: primary.port, workers: config.webConcurrency }, `city backend listening on http://${config.host}:${primary.port}`);
 
   const jobsEnv: Record<string, string> = { DATABASE_URL: database.url, ...(devAgents ? { AGENTS_CORE_URL: devAgents.url } : {}) };

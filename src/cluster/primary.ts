@@ -1,7 +1,7 @@
 // The API cluster's primary process: listens on the public port, forks the workers, and lets the
 // front door decide per connection whether it needs Socket.IO stickiness or can go whole to any
 // worker. Workers never listen themselves.
-import cluster from "node:cluster";
+import cluster, { type Worker } from "node:cluster";
 import net, { type AddressInfo } from "node:net";
 import path from "node:path";
 import { createFrontDoor, type Log } from "./front-door.js";
@@ -24,6 +24,8 @@ export interface PrimaryOptions {
 
 export interface Primary {
   readonly port: number;
+  /** True once the worker said it is ready, until it exits: a starting one is not yet. */
+  isServing(worker: Worker): boolean;
   close(): Promise<void>;
 }
 
@@ -80,7 +82,7 @@ export async function startPrimary(opts: PrimaryOptions): Promise<Primary> {
     throw err;
   }
   log("info", "cluster primary ready", { port, workers: opts.workers });
-  return { port, close };
+  return { port, isServing: (worker) => workers.isServing(worker), close };
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<void> {

@@ -57,6 +57,11 @@ export class WorkerPool {
     return undefined;
   }
 
+  /** True once `worker` said it is ready, until it exits (a draining one still counts: it has served). */
+  isServing(worker: Worker): boolean {
+    return this.slots.some((s) => s.worker === worker && s.ready);
+  }
+
   /** Asks every worker to shut down, SIGKILLs those still alive after timeoutMs, waits for all exits. */
   async shutdown(timeoutMs: number): Promise<void> {
     this.stopping = true;

@@ -4,7 +4,9 @@
 // (AggregatorRegistry.aggregate, which knows how to combine each metric type); the text goes back
 // to the asking worker. prom-client's own clusterMetrics() is not used: it waits for every worker
 // it asked, so one that exits mid-scrape (a restart, a graceful stop) failed the scrape. Here a
-// worker that exits or disconnects is simply left out.
+// worker that exits or disconnects is simply left out, and only serving workers are asked: a
+// replacement still loading its modules (seconds on a busy machine) cannot answer yet, has
+// counted nothing, and must not fail the scrape by making it wait.
 import cluster, { type Worker } from "node:cluster";
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from "prom-client";
 import { cmdOf } from "../cluster/messages.js";
@@ -43,8 +45,11 @@ interface Collection {
   finish(): void;
 }
 
-/** In the cluster primary: answer workers' METRICS_REQUEST. Returns an unsubscribe. */
-export function serveClusterMetrics(): () => void {
+/**
+ * In the cluster primary: answer workers' METRICS_REQUEST. `isServing` says which workers to ask
+ * (the pool's ready ones); every connected worker when omitted. Returns an unsubscribe.
+ */
+export function serveClusterMetrics(isServing: (worker: Worker) => boolean = () => true): () => void {
   if (!cluster.isPrimary) throw new Error("serveClusterMetrics must run in the cluster primary");
   const collections = new Map<number, Collection>();
   let next = 0;
@@ -74,7 +79,7 @@ export function serveClusterMetrics(): () => void {
         },
       };
       collections.set(id, collection);
-      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => Boolean(w?.isConnected()));
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => Boolean(w?.isConnected()) && isServing(w!));
       for (const w of workers) collection.waiting.add(w.id);
       for (const w of workers) w.send({ cmd: METRICS_COLLECT, id } satisfies Request, (err: Error | null) => err && leftOut(w));
       if (workers.length === 0) collection.finish();
