@@ -9,6 +9,7 @@ import WebSocket from "ws";
 import { freshRoom } from "../support/api.js";
 import { SioClient, WsClient, until } from "../support/clients.js";
 import { startServer, type TestServer } from "../support/server.js";
+import { startAgentsCoreStandin } from "../../src/dev/agents-core-standin.js";
 import { auth, userToken } from "../support/tokens.js";
 import { dropKeys } from "./support.js";
 
@@ -144,7 +145,8 @@ describe("ops: graceful shutdown", function () {
   });
 
   it("SIGTERM during a Second Me call: the job workers finish the job and the caller still gets its reply", async () => {
-    const srv = await startServer({ AGENTS_CORE_URL: "", AGENTS_SERVICE_URL: "", AGENTS_TRANSPORT: "http", SECONDME_TIMEOUT_MS: "90000", BULLMQ_PREFIX: `city:test:${run}:stop:bull` });
+    const standin = await startAgentsCoreStandin({ port: 0 });
+    const srv = await startServer({ AGENTS_CORE_URL: standin.url, AGENTS_SERVICE_URL: "", AGENTS_TRANSPORT: "http", SECONDME_TIMEOUT_MS: "90000", BULLMQ_PREFIX: `city:test:${run}:stop:bull` });
     try {
       const token = userToken(`u_stop_sm_${run}`);
       // The job workers start after the API: wait until they answer before the call that matters.
@@ -169,6 +171,7 @@ describe("ops: graceful shutdown", function () {
       presence.close();
     } finally {
       if (srv.process.exitCode === null) await srv.stop();
+      await standin.close();
       await dropKeys(`city:test:${run}:stop:bull:*`);
     }
   });
