@@ -35,22 +35,44 @@ export function snippet(s: string, max = 140): string {
   return out + "…";
 }
 
-/** Query-string integer in [min, max]; absent means the default; anything else is a 400. */
-export function queryInt(dflt: number, min: number, max: number) {
-  return z
+export interface QueryIntBounds {
+  readonly default: number;
+  readonly minimum: number;
+  readonly maximum: number;
+  /** A larger value is read as the maximum instead of refused. */
+  readonly capped: boolean;
+}
+
+/** What each queryInt accepts, for the API documents (a capped one accepts any size). */
+export const queryIntBounds = new WeakMap<z.ZodType, QueryIntBounds>();
+
+/**
+ * Query-string integer in [min, max]; absent means the default; anything else is a 400. With
+ * `cap` (page sizes: "limit … max 200"), a larger number is read as the maximum: a client asking
+ * for more than a page may hold gets the largest page, not an error.
+ */
+export function queryInt(dflt: number, min: number, max: number, opts: { cap?: boolean } = {}) {
+  const capped = opts.cap ?? false;
+  const schema = z
     .string()
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v === "") return dflt;
-      if (!/^\d{1,9}$/.test(v)) {
+      if (!/^\d{1,15}$/.test(v)) {
         ctx.addIssue({ code: "custom", message: `must be a whole number from ${min} to ${max}` });
         return z.NEVER;
       }
       const n = Number(v);
+      if (capped && n > max) return max;
       if (n < min || n > max) {
         ctx.addIssue({ code: "custom", message: `must be from ${min} to ${max}` });
         return z.NEVER;
       }
       return n;
     });
+  queryIntBounds.set(schema, { default: dflt, minimum: min, maximum: max, capped });
+  return schema;
 }
+
+/** A page size: 1 to max, default dflt; a larger number is read as max. */
+export const queryLimit = (dflt: number, max: number) => queryInt(dflt, 1, max, { cap: true });

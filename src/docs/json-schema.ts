@@ -3,6 +3,7 @@
 // parsed from strings). Rather than restate those rules by hand, they are read off the very schema
 // objects by probing them: what a schema accepts is what the documents say.
 import { z } from "zod";
+import { queryIntBounds } from "../core/text.js";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -48,7 +49,12 @@ export function probeLength(schema: z.ZodType): { minLength: number; maxLength?:
 }
 
 /** A query-string integer (`queryInt`): its default, minimum and maximum. */
-export function probeQueryInt(schema: z.ZodType): { default: number; minimum: number; maximum: number } | undefined {
+export function probeQueryInt(schema: z.ZodType): { default: number; minimum: number; maximum: number; description?: string } | undefined {
+  const known = queryIntBounds.get(schema);
+  if (known) {
+    const { default: d, minimum, maximum, capped } = known;
+    return capped ? { default: d, minimum, maximum, description: `A larger value is read as ${maximum}.` } : { default: d, minimum, maximum };
+  }
   const dflt = schema.safeParse(undefined);
   if (!dflt.success || typeof dflt.data !== "number") return undefined;
   const ok = (n: number) => schema.safeParse(String(n)).success;

@@ -338,10 +338,23 @@ describe("rest: messages", () => {
       const foreign = (await post(srv.url, `/city/rooms/${other}/messages`, { body: "elsewhere" }, olena)).body.id;
       expect(expectError(await get(srv.url, `/city/rooms/${roomId}/messages?before=${foreign}`), 400).field).to.equal("before");
       expect(expectError(await get(srv.url, `/city/rooms/${roomId}/messages?after=nope`), 400).field).to.equal("after");
-      for (const limit of ["0", "201", "abc", "-1", "1.5"]) {
+      for (const limit of ["0", "abc", "-1", "1.5"]) {
         expect(expectError(await get(srv.url, `/city/rooms/${roomId}/messages?limit=${limit}`), 400).field).to.equal("limit");
       }
       expectError(await get(srv.url, "/city/rooms/room_city_missing-room/messages"), 404);
+    });
+
+    it("reads a limit above 200 as 200: the largest page, not an error", async () => {
+      const big = await makeRoom(srv.url, olena);
+      for (let i = 0; i < 205; i += 41) {
+        await Promise.all(Array.from({ length: Math.min(41, 205 - i) }, (_, j) => post(srv.url, `/city/rooms/${big}/messages`, { body: `m${i + j}` }, olena)));
+      }
+      for (const limit of ["201", "500"]) {
+        const page = await get(srv.url, `/city/rooms/${big}/messages?limit=${limit}`);
+        expect(page.status).to.equal(200);
+        expect(page.body).to.have.length(200);
+      }
+      expect((await get(srv.url, `/city/rooms/${big}/messages`)).body).to.have.length(50);
     });
   });
 

@@ -2,14 +2,14 @@
 import Router from "@koa/router";
 import { z } from "zod";
 import { requireIdentity } from "../../auth/koa-auth.js";
-import { queryInt } from "../../core/text.js";
+import { queryInt, queryLimit } from "../../core/text.js";
 import { createRoomInput, messageInput } from "../../rooms/inputs.js";
 import type { RoomsService } from "../../rooms/rooms-service.js";
 import { parseBody, parseQuery } from "../validate.js";
 
-export const listQuery = z.object({ limit: queryInt(50, 1, 200), offset: queryInt(0, 0, 1_000_000) });
+export const listQuery = z.object({ limit: queryLimit(50, 200), offset: queryInt(0, 0, 1_000_000) });
 export const historyQuery = z.object({
-  limit: queryInt(50, 1, 200),
+  limit: queryLimit(50, 200),
   before: z.string().max(64).optional(),
   after: z.string().max(64).optional(),
 });

@@ -3,7 +3,7 @@
 import Router from "@koa/router";
 import { z } from "zod";
 import { requireUser } from "../../auth/koa-auth.js";
-import { queryInt } from "../../core/text.js";
+import { queryLimit } from "../../core/text.js";
 import { invokeInput } from "../../secondme/inputs.js";
 import type { SecondMeInvoker } from "../../secondme/secondme-invoker.js";
 import type { SecondMeService } from "../../secondme/secondme-service.js";
@@ -15,7 +15,7 @@ export interface SecondMeRouterDeps {
   readonly invoker: SecondMeInvoker;
 }
 
-export const historyQuery = z.object({ limit: queryInt(5, 1, 100) });
+export const historyQuery = z.object({ limit: queryLimit(5, 100) });
 
 export function createSecondMeRouter(deps: SecondMeRouterDeps): Router {
   const router = new Router();
