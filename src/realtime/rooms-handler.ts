@@ -94,8 +94,12 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
           }
         } else conn.joinLive(ev.room_id);
         // Membership and its broadcast come after the subscription, so the joiner sees it too.
-        if (who) await rooms.join(who, ev.room_id);
-        ack?.({ event: "room.join", room_id: ev.room_id, user_id: who ? actorId(who) : null });
+        const changed = who ? (await rooms.join(who, ev.room_id)).changed : false;
+        if (ack) ack({ event: "room.join", room_id: ev.room_id, user_id: who ? actorId(who) : null });
+        // Raw ws has no ack: a member already in the room (another tab, a repeated join) causes no
+        // broadcast, so confirm the join to this connection alone. Anonymous listeners get none: a
+        // room.join without a user would read as someone joining in a front end's member list.
+        else if (who && !changed) conn.send({ event: "room.join", room_id: ev.room_id, user_id: actorId(who) });
         return;
       }
       case "room.leave": {

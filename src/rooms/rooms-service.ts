@@ -166,11 +166,12 @@ export function createRoomsService(deps: RoomsServiceDeps) {
     /** Makes the user a member of the room, kept with presence in Redis (CONTRACT §4 allows no
      *  table beyond the seed's): an online member now, and again whenever the user comes back
      *  online. The room hears `room.join` once per user, not once per tab. */
-    async join(who: Identity, roomId: string): Promise<void> {
+    async join(who: Identity, roomId: string): Promise<{ changed: boolean }> {
       await requireRoom(roomId);
       const id = actorId(who);
       const { changed } = deps.online ? await deps.online.joinRoom(roomId, id) : { changed: true };
       if (changed) events?.joined(roomId, id);
+      return { changed };
     },
 
     async leave(who: Identity, roomId: string): Promise<void> {

@@ -145,6 +145,34 @@ describe("realtime: flood-guard acks and the path room", function () {
           ws.close();
         }
       });
+
+      it(`confirms the join to a second tab of a member, whose join is not news to the room (${dialect})`, async () => {
+        const room = await freshRoom(srv.url, alice);
+        const carolId = `u_acks_carol_${run}_${prefix ? "v1" : "c"}`;
+        const carol = userToken(carolId);
+        const first = await WsClient.connect(srv.url, `${prefix}/ws/city/rooms/${room}`, { token: carol });
+        const anon = await WsClient.connect(srv.url, `${prefix}/ws/city/rooms/${room}`);
+        try {
+          await first.waitFor((e) => e.event === ev("room.join") && e.user_id === carolId, 5_000, "the first tab's join");
+          const second = await WsClient.connect(srv.url, `${prefix}/ws/city/rooms/${room}`, { token: carol });
+          try {
+            await second.waitFor((e) => e.event === ev("room.join") && e.user_id === carolId && e.room_id === room, 5_000, "the second tab's confirmation");
+            // A repeated join on the same tab is confirmed too, and the room hears no news of it.
+            const mark = first.events.length;
+            second.send({ event: "room.join", room_id: room });
+            await until(() => (second.events.filter((e) => e.event === ev("room.join")).length === 2 ? true : undefined), 5_000, "the repeated join's confirmation");
+            await new Promise((r) => setTimeout(r, 200));
+            expect(first.events.slice(mark).filter((e) => e.event === ev("room.join"))).to.deep.equal([]);
+          } finally {
+            second.close();
+          }
+          // An anonymous listener's own path join is not echoed as a join without a user.
+          expect(anon.events.filter((e) => e.event === ev("room.join") && e.user_id == null)).to.deep.equal([]);
+        } finally {
+          first.close();
+          anon.close();
+        }
+      });
     }
   });
 
