@@ -122,6 +122,9 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
     }
   }
 
+  /** The last event of each connection still being handled (or done): the next one waits for it. */
+  const tails = new WeakMap<RoomsConnection, Promise<void>>();
+
   return async function handleRoomEvent(conn: RoomsConnection, name: string, payload: unknown, ack?: Ack): Promise<void> {
     const verdict = conn.guard.take();
     if (verdict !== "ok") {
@@ -133,6 +136,16 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
       if (verdict === "disconnect") conn.disconnect("flood");
       return;
     }
+    // One connection's events are handled one after another, in the order they arrived: a join
+    // is complete (subscribed, membership announced) before the send that follows it, and two
+    // sends are stored in the order they were sent. The flood guard above still counts each event
+    // on arrival, so a flood cannot queue up work.
+    const handled = (tails.get(conn) ?? Promise.resolve()).then(() => handle(conn, name, payload, ack));
+    tails.set(conn, handled.catch(() => {})); // a failure of this one must not stop the next
+    await handled;
+  };
+
+  async function handle(conn: RoomsConnection, name: string, payload: unknown, ack?: Ack): Promise<void> {
     try {
       await dispatch(conn, name, payload, ack);
     } catch (raw) {
@@ -144,7 +157,7 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
       conn.send(ev);
       ack?.(ev);
     }
-  };
+  }
 }
 
 function refOf(payload: unknown): string | undefined {

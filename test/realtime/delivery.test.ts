@@ -126,4 +126,47 @@ describe("realtime: delivery across workers and protocols", function () {
       bobSock.close();
     }
   });
+
+  it("handles one connection's events in the order sent: a burst right after joining follows the join, stored and delivered in order", async () => {
+    const N = 6; // within a user's message burst (rate limits are on in this file)
+    const room = await freshRoom(srv.url, alice);
+    const watcher = await SioClient.connect(srv.url, "/city/rooms");
+    await watcher.emitAck("room.join", { room_id: room });
+    const senders: { id: string; close(): void; got: () => Recorded[] }[] = [];
+    try {
+      for (let round = 0; round < 3; round++) {
+        // Raw ws: the path join, then N sends written at once, before any answer.
+        const wsId = `u_order_ws_${round}_${Math.random().toString(36).slice(2, 6)}`;
+        const ws = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`, { token: userToken(wsId) });
+        for (let k = 0; k < N; k++) ws.send({ event: "room.message.send", body: `${wsId} #${k}`, client_message_id: `${wsId}-${k}` });
+        senders.push({ id: wsId, close: () => ws.close(), got: () => ws.events });
+        // Socket.IO: room.join, then N sends emitted without waiting for any ack.
+        const sioId = `u_order_sio_${round}_${Math.random().toString(36).slice(2, 6)}`;
+        const sio = await SioClient.connect(srv.url, "/city/rooms", { token: userToken(sioId) });
+        sio.socket.emit("room.join", { room_id: room }, () => {});
+        for (let k = 0; k < N; k++) sio.socket.emit("room.message.send", { room_id: room, body: `${sioId} #${k}`, client_message_id: `${sioId}-${k}` }, () => {});
+        senders.push({ id: sioId, close: () => sio.close(), got: () => sio.events });
+      }
+      const history = async () => (await api<{ body: string; user_id: string }[]>(srv.url, "GET", `/city/rooms/${room}/messages?limit=200`)).body;
+      let stored = await history();
+      for (const deadline = Date.now() + 20_000; stored.length < senders.length * N && Date.now() < deadline; stored = await history()) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stored, "every message stored").to.have.length(senders.length * N);
+      for (const s of senders) {
+        const bodies = Array.from({ length: N }, (_, k) => `${s.id} #${k}`);
+        expect(stored.filter((m) => m.body.startsWith(`${s.id} #`)).map((m) => m.body), `${s.id}: stored order`).to.deep.equal(bodies);
+        // The sender was in the room before its first message: it hears all N, in order.
+        await until(() => (s.got().filter((e) => e.event === "room.message").length >= N ? true : undefined), 10_000, `${s.id}'s own messages`);
+        const own = s.got().filter((e) => e.event === "room.message" && (e.message as { body: string }).body.startsWith(`${s.id} #`));
+        expect(own.map((e) => (e.message as { body: string }).body), `${s.id}: delivered to itself`).to.deep.equal(bodies);
+        // Others heard the join before the first message.
+        const seen = watcher.events.filter((e) => (e.event === "room.join" && e.user_id === s.id) || (e.event === "room.message" && (e.message as { body: string }).body === `${s.id} #0`));
+        expect(seen.map((e) => e.event), `${s.id}: join before its first message`).to.deep.equal(["room.join", "room.message"]);
+      }
+    } finally {
+      watcher.close();
+      for (const s of senders) s.close();
+    }
+  });
 });
