@@ -47,7 +47,8 @@ export interface ErrorBody {
   error: { code: string; message: string; field?: string; retry_after?: number };
 }
 
-const PG_UNAVAILABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EPIPE", "57P01", "57P03", "53300"]);
+// 57014: a statement cancelled by statement_timeout (an overloaded or stuck server).
+const PG_UNAVAILABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EPIPE", "57P01", "57P03", "53300", "57014"]);
 
 /** True when an error says a dependency (PostgreSQL, Redis) cannot be reached right now. */
 export function isUnavailable(err: unknown): boolean {
@@ -60,7 +61,7 @@ export function isUnavailable(err: unknown): boolean {
   if (e.name === "DriverAdapterError" || e.name === "PrismaClientKnownRequestError") {
     if (/connect|terminat|timeout|ECONNREFUSED|pool/i.test(e.message ?? "")) return true;
   }
-  if (/Connection terminated|connect ECONNREFUSED|Connection is closed|timeout exceeded when trying to connect/i.test(e.message ?? "")) return true;
+  if (/Connection terminated|connect ECONNREFUSED|Connection is closed|timeout exceeded when trying to connect|Query read timeout/i.test(e.message ?? "")) return true;
   return e.cause !== undefined && e.cause !== err ? isUnavailable(e.cause) : false;
 }
 
