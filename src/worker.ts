@@ -5,9 +5,7 @@ import { loadConfig } from "./config/config.js";
 import { createApp } from "./app.js";
 import { serveFromPrimary } from "./cluster/worker.js";
 import { onDrainingNotice } from "./shutdown/drain-notice.js";
-import { answerPrimaryEarly } from "./metrics/cluster-metrics.js";
 
-answerPrimaryEarly();
 const config = loadConfig();
 const slot = process.env.CITY_WORKER_ID;
 // agents.reply is posted by one worker of the cluster, the one in slot 1 (a replacement of a dead

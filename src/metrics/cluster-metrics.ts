@@ -47,9 +47,9 @@ interface Collection {
 
 /**
  * In the cluster primary: answer workers' METRICS_REQUEST. `isServing` says which workers to ask
- * (the pool's ready ones); every connected worker when omitted. Returns an unsubscribe.
+ * (the pool's ready ones). Returns an unsubscribe.
  */
-export function serveClusterMetrics(isServing: (worker: Worker) => boolean = () => true): () => void {
+export function serveClusterMetrics(isServing: (worker: Worker) => boolean): () => void {
   if (!cluster.isPrimary) throw new Error("serveClusterMetrics must run in the cluster primary");
   const collections = new Map<number, Collection>();
   let next = 0;
@@ -114,24 +114,15 @@ export function serveClusterMetrics(isServing: (worker: Worker) => boolean = () 
   };
 }
 
-/** What this worker sends when the primary collects; nothing until the app has a registry. */
-let answering: Registry | undefined;
-let answerInstalled = false;
-
 /**
- * In a cluster worker, first thing: answer the primary's collections while the app is still
- * starting (with nothing yet), so a starting worker never holds up a scrape. clusterScraper()
- * points the answers at the app's registry.
+ * In a cluster worker: answer the primary's collections from `local`. The primary asks only
+ * workers that said they are ready, which they do once the app (and so this) is set up.
  */
-export function answerPrimaryEarly(): void {
-  const send = process.send?.bind(process);
-  if (!cluster.isWorker || !send || answerInstalled) return;
-  answerInstalled = true;
+function answerCollections(local: Registry, send: NonNullable<typeof process.send>): void {
   process.on("message", (message: unknown) => {
     if (cmdOf(message) !== METRICS_COLLECT) return;
     const { id } = message as Request;
-    const metrics = answering ? answering.getMetricsAsJSON() : Promise.resolve([]);
-    metrics.then(
+    local.getMetricsAsJSON().then(
       (m) => send({ cmd: METRICS_COLLECTED, id, metrics: m as MetricsJson } satisfies Collected, undefined, {}, () => {}),
       () => send({ cmd: METRICS_COLLECTED, id, metrics: [] } satisfies Collected, undefined, {}, () => {}),
     );
@@ -145,8 +136,7 @@ export function answerPrimaryEarly(): void {
 export function clusterScraper(local: Registry): () => Promise<string> {
   const send = process.send?.bind(process);
   if (!cluster.isWorker || !send) return () => local.metrics();
-  answering = local;
-  answerPrimaryEarly();
+  answerCollections(local, send);
 
   let next = 0;
   const pending = new Map<number, { resolve: (text: string) => void; reject: (err: Error) => void }>();
