@@ -11,7 +11,7 @@ import { ensureRedis } from "./infra/redis/dev-redis.js";
 import { serveClusterMetrics } from "./metrics/cluster-metrics.js";
 import { announceDraining } from "./shutdown/drain-notice.js";
 import { whereToConnect, withoutCredentials } from "./dev/where-to-connect.js";
-import { resolveDevAgentsCore } from "./dev/dev-agents-core.js";
+import { devChoosesAgentsCore, resolveDevAgentsCore } from "./dev/dev-agents-core.js";
 
 function configOrExit(): Config {
   try {
@@ -33,10 +33,7 @@ async function main(): Promise<void> {
   // Development with AGENTS_CORE_URL unset: an Agents Core already on 127.0.0.1:7002, else the
   // stand-in, which lives here as long as `npm start` (the job workers get its URL, and keep it
   // when they are restarted). Production and test use the default URL as it is.
-  const devAgents =
-    runJobs && config.env === "development" && config.agents.transport === "http" && config.agents.urlIsDefault
-      ? await resolveDevAgentsCore(config.agents.url)
-      : undefined;
+  const devAgents = runJobs && devChoosesAgentsCore(config) ? await resolveDevAgentsCore(config.agents.url) : undefined;
   if (devAgents) logger.info({ url: devAgents.url, choice: devAgents.choice }, `Agents Core: ${devAgents.note}`);
   const redis = await ensureRedis(config.redisUrl, { production: config.env === "production", dataDir: config.dataDir });
   if (redis) logger.warn({ dir: config.dataDir }, "nothing answered at REDIS_URL: started a development redis-server");
@@ -62,9 +59,8 @@ async function main(): Promise<void> {
       config.agents.transport === "nats"
         ? `over NATS at ${config.agents.natsUrl}`
         : (devAgents?.note ??
-          (config.agents.urlIsDefault && config.env === "development"
-            ? `${config.agents.url} unless the job workers start the stand-in (AGENTS_CORE_URL is unset)`
-            : config.agents.url));
+          // CITY_JOBS=off: the job workers, run on their own, make the development choice themselves.
+          (devChoosesAgentsCore(config) ? `${config.agents.url} unless the job workers start the stand-in (AGENTS_CORE_URL is unset)` : config.agents.url));
     const block = whereToConnect({
       host: config.host,
       port: primary.port,

@@ -6,7 +6,7 @@
 // same way (src/dev/dev-agents-core.ts: what answers at 7002, else the stand-in).
 import { ConfigError, loadConfig, withAgentsUrl, type Config } from "../src/config/config.js";
 import { createLogger, type Logger } from "../src/core/logger.js";
-import { resolveDevAgentsCore } from "../src/dev/dev-agents-core.js";
+import { devChoosesAgentsCore, resolveDevAgentsCore } from "../src/dev/dev-agents-core.js";
 import { startSecondMeWorker } from "./secondme-worker.js";
 import { startPresenceSweepWorker } from "./presence-sweep-worker.js";
 
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, { role: "workers" });
   const closers: { close(): Promise<void> }[] = [];
 
-  if (config.env === "development" && config.agents.transport === "http" && config.agents.urlIsDefault) {
+  if (devChoosesAgentsCore(config)) {
     const agents = await resolveDevAgentsCore(config.agents.url);
     closers.push(agents);
     config = withAgentsUrl(config, agents.url);

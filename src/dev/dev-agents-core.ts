@@ -6,6 +6,7 @@
 //   3. else (the port is held by something that does not speak HTTP) the stand-in on a free port.
 // The caller logs `note`, which says which of these was chosen.
 import http from "node:http";
+import type { Config } from "../config/config.js";
 import { startAgentsCoreStandin, type AgentsCoreStandin } from "./agents-core-standin.js";
 
 export interface DevAgentsCore {
@@ -21,6 +22,11 @@ export interface DevAgentsCore {
 export interface DevAgentsCoreOptions {
   /** How long the probe waits for an HTTP answer. @defaultValue 1000 */
   readonly probeTimeoutMs?: number;
+}
+
+/** True when this configuration leaves the choice of Agents Core to development (see above). */
+export function devChoosesAgentsCore(config: Pick<Config, "env" | "agents">): boolean {
+  return config.env === "development" && config.agents.transport === "http" && config.agents.urlIsDefault;
 }
 
 /** True when an HTTP server answers (any status) at `url` within `timeoutMs`. */

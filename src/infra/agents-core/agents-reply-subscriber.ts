@@ -25,7 +25,6 @@ import { closeNats, connectNats } from "./nats-connection.js";
 import { replyText } from "./wire.js";
 
 export const AGENTS_REPLY_SUBJECT = "agents.reply";
-export const AGENTS_REPLY_QUEUE_GROUP = DEFAULT_AGENTS_REPLY_QUEUE_GROUP;
 
 export interface AgentRoomReply {
   readonly agentId: string;
@@ -82,7 +81,7 @@ export async function subscribeAgentReplies(opts: AgentRepliesOptions): Promise<
     });
   };
   const sub: Subscription = nc.subscribe(opts.subject ?? AGENTS_REPLY_SUBJECT, {
-    queue: opts.queueGroup ?? AGENTS_REPLY_QUEUE_GROUP,
+    queue: opts.queueGroup ?? DEFAULT_AGENTS_REPLY_QUEUE_GROUP,
     callback: (err, msg) => {
       if (err) {
         log.warn({ err: err.message }, "agents.reply subscription error");
