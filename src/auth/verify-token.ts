@@ -80,6 +80,18 @@ export function createTokenVerifier(keys: JwtKeys): TokenVerifier {
   };
 }
 
+/**
+ * For connections, which a bad token does not refuse (CONTRACT §3: they listen anonymously): the
+ * identity of `token`, or why it was not accepted.
+ */
+export function identityOrReason(verify: TokenVerifier, token: string): { identity?: Identity; reason?: string } {
+  try {
+    return { identity: verify(token) };
+  } catch (err) {
+    return { reason: err instanceof AppError ? err.message : "Invalid token" };
+  }
+}
+
 /** Pulls the token out of an `Authorization: Bearer …` header value. */
 export function bearer(header: string | undefined): string | undefined {
   if (!header) return undefined;

@@ -11,6 +11,9 @@ import type { RoomHub } from "./room-hub.js";
 import type { Ack, Connection } from "./connection-types.js";
 
 export interface RoomsConnection extends Omit<Connection, "id"> {
+  /** The room a raw-ws connection was opened on (`/ws/city/rooms/{room_id}`): events that name no
+   *  room are about it (CONTRACT §10). Socket.IO has none. */
+  readonly pathRoom?: string;
   /** Subscribe to the room's live broadcasts (synchronously). */
   joinLive(roomId: string): void;
   leaveLive(roomId: string): void;
@@ -68,8 +71,8 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
     // Own keys only: an event named "constructor" or "valueOf" must not find Object.prototype's.
     const schema = Object.hasOwn(ROOM_EVENTS, name) ? ROOM_EVENTS[name as keyof typeof ROOM_EVENTS] : undefined;
     if (!schema) throw new AppError("validation_failed", `Unknown event "${String(name).slice(0, 60)}"`, { field: "event" });
-    // `room_id` may also come inside `data` (a raw-ws path room was filled in by the shim).
-    const parsed = schema.safeParse(normaliseRoomEvent(name, payload));
+    // `room_id` may also come inside `data`, or from a raw-ws connection's path.
+    const parsed = schema.safeParse(normaliseRoomEvent(name, payload, conn.pathRoom));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const field = issue?.path.join(".") || "payload";

@@ -5,8 +5,7 @@ import type http from "node:http";
 import { Server, type Socket } from "socket.io";
 import { createAdapter } from "@socket.io/redis-adapter";
 import type { Identity } from "../../auth/identity.js";
-import { bearer, type TokenVerifier } from "../../auth/verify-token.js";
-import { AppError } from "../../core/errors.js";
+import { bearer, identityOrReason, type TokenVerifier } from "../../auth/verify-token.js";
 import { listenerOnlyError } from "../protocol/outbound.js";
 import { createOriginCheck } from "../../http/cors.js";
 import { closeRedis, createRedis } from "../../infra/redis/redis.js";
@@ -68,15 +67,8 @@ export function createIoServer(httpServer: http.Server, opts: IoServerOptions) {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const token =
       (typeof auth?.token === "string" && auth.token ? auth.token : undefined) ?? (socket.conn as unknown as RawCredentials).cityToken;
-    const data = socket.data as SocketData;
-    data.identity = undefined;
-    if (token) {
-      try {
-        data.identity = opts.verify(token.replace(/^Bearer\s+/i, ""));
-      } catch (err) {
-        data.authError = err instanceof AppError ? err.message : "Invalid token";
-      }
-    }
+    const { identity, reason } = token ? identityOrReason(opts.verify, token.replace(/^Bearer\s+/i, "")) : {};
+    Object.assign(socket.data as SocketData, { identity, authError: reason });
     next();
   };
 

@@ -7,8 +7,8 @@ import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
 import { WebSocketServer, WebSocket, type RawData } from "ws";
 import type { Identity } from "../../auth/identity.js";
-import { bearer, type TokenVerifier } from "../../auth/verify-token.js";
-import { AppError, toAppError } from "../../core/errors.js";
+import { bearer, identityOrReason, type TokenVerifier } from "../../auth/verify-token.js";
+import { toAppError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { stripPrefix } from "../../http/prefix.js";
 import type { RoomHub } from "../room-hub.js";
@@ -16,7 +16,7 @@ import { fanOut, type WsMember } from "../fan-out.js";
 import type { RoomsHandler, RoomsConnection } from "../rooms-handler.js";
 import { MAX_PENDING_OUTPUT_BYTES, type Connection, type PresenceProtocol } from "../connection-types.js";
 import { FloodGuard } from "../flood-guard.js";
-import { MAX_FRAME_BYTES, normaliseRoomEvent } from "../protocol/inbound.js";
+import { MAX_FRAME_BYTES } from "../protocol/inbound.js";
 import { encodeFrame, errorEvent, listenerOnlyError, type ServerEvent, type WsDialect } from "../protocol/outbound.js";
 import type { DropReason } from "../realtime-metrics.js";
 
@@ -113,16 +113,8 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
       if (!r) return refuse(socket, 404, "not_found", `No WebSocket endpoint at ${url.pathname}`);
       // A bad token (expired, forged, `null`) does not refuse the upgrade: the client connects as
       // an anonymous listener and is told why in its first frame (CONTRACT §3).
-      let identity: Identity | undefined;
-      let authError: string | undefined;
       const token = url.searchParams.get("token") || bearer(req.headers.authorization);
-      if (token) {
-        try {
-          identity = deps.verify(token);
-        } catch (raw) {
-          authError = raw instanceof AppError ? raw.message : "Invalid token";
-        }
-      }
+      const { identity, reason: authError } = token ? identityOrReason(deps.verify, token) : {};
       try {
         if (r.kind === "rooms") await deps.rooms.assertRoom(r.roomId);
       } catch (raw) {
@@ -209,6 +201,7 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
     track(ws, base, identity);
     const conn: RoomsConnection & WsMember = {
       ...base,
+      pathRoom: firstRoom,
       joinLive: (roomId) => {
         joined.add(roomId);
         deps.hub.subscribeWs(roomId, conn);
@@ -220,8 +213,7 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
     };
     ws.on("message", (data, isBinary) => {
       const parsed = parse(conn, data, isBinary);
-      // An event without room_id (top level or in `data`) is about the path's room (CONTRACT §10).
-      if (parsed) void deps.handleRoom(conn, parsed[0], normaliseRoomEvent(parsed[0], parsed[1], firstRoom));
+      if (parsed) void deps.handleRoom(conn, parsed[0], parsed[1]);
     });
     ws.on("close", () => {
       for (const roomId of joined) deps.hub.unsubscribeWs(roomId, conn);
