@@ -35,16 +35,9 @@ export function snippet(s: string, max = 140): string {
   return out + "…";
 }
 
-export interface QueryIntBounds {
-  readonly default: number;
-  readonly minimum: number;
-  readonly maximum: number;
-  /** A larger value is read as the maximum instead of refused. */
-  readonly capped: boolean;
-}
-
-/** What each queryInt accepts, for the API documents (a capped one accepts any size). */
-export const queryIntBounds = new WeakMap<z.ZodType, QueryIntBounds>();
+/** The maximum of each capped queryInt, for the API documents: probing cannot find it, since a
+ *  capped schema accepts any size. */
+export const queryIntCaps = new WeakMap<z.ZodType, number>();
 
 /**
  * Query-string integer in [min, max]; absent means the default; anything else is a 400. With
@@ -70,7 +63,7 @@ export function queryInt(dflt: number, min: number, max: number, opts: { cap?: b
       }
       return n;
     });
-  queryIntBounds.set(schema, { default: dflt, minimum: min, maximum: max, capped });
+  if (capped) queryIntCaps.set(schema, max);
   return schema;
 }
 

@@ -3,7 +3,7 @@
 // parsed from strings). Rather than restate those rules by hand, they are read off the very schema
 // objects by probing them: what a schema accepts is what the documents say.
 import { z } from "zod";
-import { queryIntBounds } from "../core/text.js";
+import { queryIntCaps } from "../core/text.js";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -48,19 +48,17 @@ export function probeLength(schema: z.ZodType): { minLength: number; maxLength?:
   return { minLength: lo, maxLength: largest(lo, LIMIT, okLen) };
 }
 
-/** A query-string integer (`queryInt`): its default, minimum and maximum. */
+/** A query-string integer (`queryInt`): its default, minimum and maximum (probed; a capped one's maximum is its cap). */
 export function probeQueryInt(schema: z.ZodType): { default: number; minimum: number; maximum: number; description?: string } | undefined {
-  const known = queryIntBounds.get(schema);
-  if (known) {
-    const { default: d, minimum, maximum, capped } = known;
-    return capped ? { default: d, minimum, maximum, description: `A larger value is read as ${maximum}.` } : { default: d, minimum, maximum };
-  }
   const dflt = schema.safeParse(undefined);
   if (!dflt.success || typeof dflt.data !== "number") return undefined;
   const ok = (n: number) => schema.safeParse(String(n)).success;
   const d = dflt.data;
   if (!ok(d)) return undefined;
-  return { default: d, minimum: smallest(0, d, ok), maximum: largest(d, 999_999_999, ok) };
+  const minimum = smallest(0, d, ok);
+  const cap = queryIntCaps.get(schema);
+  if (cap === undefined) return { default: d, minimum, maximum: largest(d, 999_999_999, ok) };
+  return { default: d, minimum, maximum: cap, description: `A larger value is read as ${cap}.` };
 }
 
 function hasCustomChecks(schema: z.ZodType): boolean {
