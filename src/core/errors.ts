@@ -72,6 +72,16 @@ export function toAppError(err: unknown): AppError {
   return new AppError("internal", "Internal server error");
 }
 
+/** An error body that also carries the message at the top level (CONTRACT §11: the front end's
+ *  API client reads `body.message`). */
+export interface FlatErrorBody extends ErrorBody {
+  message: string;
+}
+
+export function flatErrorBody(err: AppError): FlatErrorBody {
+  return { ...errorBody(err), message: err.message };
+}
+
 export function errorBody(err: AppError): ErrorBody {
   const body: ErrorBody = { error: { code: err.code, message: err.message } };
   const field = err.details?.field;

@@ -121,6 +121,13 @@ export const roomOutboundSchemas = {
   "room.message.ack": exactly<RoomOutbound["room.message.ack"]>()(
     z.object({ event: z.literal("room.message.ack"), client_message_id: z.string().nullable(), message: messageSchema }),
   ),
+  "room.replay.truncated": exactly<RoomOutbound["room.replay.truncated"]>()(
+    z.object({
+      event: z.literal("room.replay.truncated"),
+      room_id: z.string(),
+      last_message_id: z.string().describe("The last message the replay sent: join again with it (or page history after it); the connection is not live in the room until then"),
+    }),
+  ),
 } satisfies { [K in keyof RoomOutbound]: z.ZodType };
 
 const presenceUser = z.object({ user_id: z.string(), status, last_seen: iso.nullable() });

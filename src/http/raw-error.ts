@@ -1,20 +1,28 @@
 // Errors answered below Koa, on the raw socket: a request line or head too large or malformed to
-// parse never reaches the error middleware, yet still gets the JSON error shape (CONTRACT §6)
-// rather than a bare status line or a reset.
-import type http from "node:http";
+// parse, or a WebSocket upgrade refused, never reaches the error middleware, yet still gets the
+// JSON error shape (CONTRACT §6, with the top-level message of §11) and its status, rather than a
+// bare status line or a reset.
+import http from "node:http";
 import type { Duplex } from "node:stream";
-import { ERRORS, type ErrorCode } from "../core/errors.js";
-
-const REASONS: Record<number, string> = { 400: "Bad Request", 408: "Request Timeout", 414: "URI Too Long", 431: "Request Header Fields Too Large" };
+import { AppError, flatErrorBody, type ErrorCode } from "../core/errors.js";
 
 /** A whole HTTP/1.1 response with a JSON error body; the connection closes after it. */
-export function rawErrorResponse(code: ErrorCode, message: string): string {
-  const status = ERRORS[code].status;
-  const body = JSON.stringify({ error: { code, message } });
-  return (
-    `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
-  );
+export function rawErrorResponse(code: ErrorCode, message: string, headers: Record<string, string> = {}): string {
+  return rawAppErrorResponse(new AppError(code, message), headers);
+}
+
+export function rawAppErrorResponse(err: AppError, headers: Record<string, string> = {}): string {
+  const body = JSON.stringify(flatErrorBody(err));
+  const retry = err.details?.retryAfter;
+  const all: Record<string, string> = {
+    "Content-Type": "application/json",
+    "Content-Length": String(Buffer.byteLength(body)),
+    ...(typeof retry === "number" ? { "Retry-After": String(Math.ceil(retry)) } : {}),
+    ...headers,
+    Connection: "close",
+  };
+  const head = Object.entries(all).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  return `HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status] ?? "Error"}\r\n${head}\r\n${body}`;
 }
 
 /** Node's own parser errors (headers over 16 KB, bytes that are not HTTP) answered in JSON. */

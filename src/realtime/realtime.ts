@@ -15,10 +15,14 @@ import { watchSlowReaders } from "./socketio/slow-readers.js";
 import { bindRoomsNamespace, ROOMS_NAMESPACE } from "./socketio/rooms-namespace.js";
 import { bindPresenceNamespace, PRESENCE_NAMESPACE, userRoom } from "./socketio/presence-namespace.js";
 import { attachWsShim } from "./ws/ws-shim.js";
-import type { ServerEvent } from "./protocol/outbound.js";
+import type { RoomBroadcast, ServerEvent } from "./protocol/outbound.js";
 import { InFlight } from "./in-flight.js";
 import type { RealtimeMetrics, RealtimeStats } from "./realtime-metrics.js";
-import { ROOM_ID_RE } from "../rooms/room-model.js";
+import { WsRooms } from "./ws/ws-rooms.js";
+import { socketIoRooms } from "./socketio/socketio-rooms.js";
+
+/** The Socket.IO server-side event that carries a room event to every other worker. */
+const PEER_EVENT = "city:room-event";
 
 export interface RealtimeDeps {
   readonly redisUrl: string;
@@ -38,13 +42,23 @@ export interface RealtimeDeps {
 export async function createRealtime(server: http.Server, deps: RealtimeDeps) {
   const logger = deps.logger.child({ module: "realtime" });
   const metrics = deps.metrics;
-  const hub = new RoomHub(deps.rooms, logger, metrics ? (protocol, event, n) => metrics.delivered(protocol, event, n) : undefined);
+  let hub: RoomHub | undefined;
   const ioServer = createIoServer(server, {
     redisUrl: deps.redisUrl,
     corsOrigins: deps.corsOrigins,
     verify: deps.verify,
-    onRedisReconnect: () => hub.resyncAll(),
+    onRedisReconnect: () => hub?.resyncAll(),
   });
+  const roomsNsp = ioServer.io.of(ROOMS_NAMESPACE);
+  const wsRooms = new WsRooms();
+  hub = new RoomHub({
+    source: deps.rooms,
+    adapters: [socketIoRooms(roomsNsp), wsRooms],
+    toPeers: (event) => roomsNsp.serverSideEmit(PEER_EVENT, event),
+    logger,
+    onDeliver: metrics && ((protocol, event, n) => metrics.delivered(protocol, event, n)),
+  });
+  roomsNsp.on(PEER_EVENT, (event: RoomBroadcast) => hub.receive(event));
   // Every inbound event passes through `inFlight`, so a shutdown can finish them before closing.
   const inFlight = new InFlight();
   const roomsProtocol = createRoomsHandler({ rooms: deps.rooms, hub, logger, limits: deps.limits });
@@ -62,14 +76,13 @@ export async function createRealtime(server: http.Server, deps: RealtimeDeps) {
   };
 
   const stopSlowReaderCheck = watchSlowReaders(ioServer.io, () => metrics?.dropped("socket.io", "slow_reader"));
-  const roomsNsp = ioServer.io.of(ROOMS_NAMESPACE);
   roomsNsp.use(ioServer.authenticate);
   bindRoomsNamespace(roomsNsp, hub, handleRoom, deps.workerId);
   const presenceNsp = ioServer.io.of(PRESENCE_NAMESPACE);
   presenceNsp.use(ioServer.authenticate);
   bindPresenceNamespace(presenceNsp, presence, deps.workerId);
 
-  const ws = attachWsShim(server, { verify: deps.verify, hub, rooms: deps.rooms, handleRoom, presence, logger, workerId: deps.workerId, onDrop: metrics && ((reason) => metrics.dropped("ws", reason)) });
+  const ws = attachWsShim(server, { verify: deps.verify, hub, wsRooms, rooms: deps.rooms, handleRoom, presence, logger, workerId: deps.workerId, onDrop: metrics && ((reason) => metrics.dropped("ws", reason)) });
 
   // Committed room writes reach every subscriber through the hub.
   deps.rooms.setEventSink({
@@ -119,9 +132,7 @@ export async function createRealtime(server: http.Server, deps: RealtimeDeps) {
       }
       connections.push({ protocol: "ws", namespace: ROOMS_NAMESPACE, transport: "websocket", count: ws.clientCount - ws.presenceCount });
       connections.push({ protocol: "ws", namespace: PRESENCE_NAMESPACE, transport: "websocket", count: ws.presenceCount });
-      let sioRooms = 0;
-      for (const [room, members] of roomsNsp.adapter.rooms) if (ROOM_ID_RE.test(room)) sioRooms += members.size;
-      return { connections, roomSubscriptions: { "socket.io": sioRooms, ws: hub.wsSubscriptionCount() } };
+      return { connections, roomSubscriptions: hub.subscriptions() };
     },
     /**
      * Graceful close (CONTRACT §1): new inbound events are refused, those in flight finish (until

@@ -1,59 +1,91 @@
 // The one event path of a worker (NOTES "Raw-ws clients as first-class room members"): every
 // room event goes to this worker's subscribers and, once, to every other worker through the
-// Socket.IO Redis adapter (serverSideEmit). Each worker then delivers to its own Socket.IO
-// sockets (one encoded broadcast) and its own raw-ws clients (one frame per dialect).
-// Messages pass through the room's ordered stream first, so every client sees seq order.
+// Socket.IO Redis adapter (serverSideEmit). Each worker then delivers to its own subscribers
+// through one delivery adapter per transport (Socket.IO: one encoded broadcast; raw ws: one frame
+// per dialect). Messages pass through the room's ordered stream first, so every client sees seq
+// order; a subscriber that joins with `last_message_id` catches up first (catch-up.ts).
 import type { Message } from "../rooms/room-model.js";
 import type { Logger } from "../core/logger.js";
-import { RoomStream, type StreamSource } from "./room-stream.js";
-import type { RoomBroadcast } from "./protocol/outbound.js";
-import { fanOut, type WsMember } from "./fan-out.js";
+import { RoomStream, REAL_TIMERS, type StreamSource, type StreamTimers } from "./room-stream.js";
+import { CatchUp } from "./catch-up.js";
+import type { RoomBroadcast, ServerEvent } from "./protocol/outbound.js";
 import type { RealtimeProtocol } from "./realtime-metrics.js";
 
 /** Told how many clients of this worker each live room event reached (for metrics). */
 export type OnDeliver = (protocol: RealtimeProtocol, event: string, recipients: number) => void;
 
-
-export interface HubTransport {
-  /** Emits to this worker's Socket.IO sockets in a room (never across workers). */
-  emitLocal(roomId: string, event: RoomBroadcast): void;
-  /** Number of this worker's Socket.IO sockets in a room. */
-  localSocketCount(roomId: string): number;
-  /** Sends the event to every other worker, once. */
-  toPeers(event: RoomBroadcast): void;
+/** One transport's live members of rooms on this worker, and how to reach them. */
+export interface DeliveryAdapter {
+  readonly protocol: RealtimeProtocol;
+  /** Live members of the room on this worker. */
+  count(roomId: string): number;
+  /** Sends the event to every live member of the room on this worker. */
+  broadcast(roomId: string, event: RoomBroadcast): void;
+  /** Live (connection, room) memberships on this worker, for metrics. */
+  subscriptions(): number;
 }
 
-type CatchUp = (m: Message) => void;
+/** One connection as a member of rooms, implemented by its transport. */
+export interface RoomMember {
+  readonly protocol: RealtimeProtocol;
+  /** True once the connection closed: nothing may subscribe it again. */
+  readonly closed: boolean;
+  /** Sends an event to this connection alone. */
+  send(event: ServerEvent): void;
+  /** Makes it a live member of the room in its transport's adapter (synchronously). */
+  addLive(roomId: string): void;
+  removeLive(roomId: string): void;
+}
+
+/** A replay in progress for one member (see RoomHub.catchUp). */
+export interface Replay {
+  /** Resolves once the room's stream knows where it starts: the replay reads PostgreSQL after. */
+  readonly ready: Promise<void>;
+  /** False once the replay is superseded (the member left, closed, or joined again). */
+  readonly active: boolean;
+  /** The seq the member has up to: the replay goes on after it. */
+  readonly upTo: number;
+  /** Sends one replayed message (in seq order) to the member. */
+  send(m: Message): void;
+  /** The replay is done: the member goes live at its mark, now or at the stream's next release. */
+  finish(): void;
+  /** The replay stopped (error, truncation): the member is in the room no more. */
+  cancel(): void;
+}
+
+export interface RoomHubDeps {
+  readonly source: StreamSource;
+  readonly adapters: readonly DeliveryAdapter[];
+  /** Sends a room event to every other worker, once. */
+  readonly toPeers?: (event: RoomBroadcast) => void;
+  readonly logger: Logger;
+  readonly onDeliver?: OnDeliver;
+  readonly timers?: StreamTimers;
+}
+
+const messageEvent = (roomId: string, message: Message): RoomBroadcast => ({ event: "room.message", room_id: roomId, message });
 
 export class RoomHub {
   private readonly streams = new Map<string, RoomStream>();
-  private readonly ws = new Map<string, Set<WsMember>>();
-  private readonly catchingUp = new Map<string, Set<CatchUp>>();
-  private transport: HubTransport | undefined;
+  /** Members catching up, per room. */
+  private readonly catchUps = new Map<string, Map<RoomMember, CatchUp>>();
 
-  constructor(
-    private readonly source: StreamSource,
-    private readonly logger: Logger,
-    private readonly onDeliver?: OnDeliver,
-  ) {}
-
-  attach(transport: HubTransport): void {
-    this.transport = transport;
-  }
+  constructor(private readonly deps: RoomHubDeps) {}
 
   /** A committed event from this worker: deliver here and send to every other worker. */
   publish(event: RoomBroadcast): void {
-    this.transport?.toPeers(event);
+    this.deps.toPeers?.(event);
     this.receive(event);
   }
 
   /** An event from any worker (including this one). */
   receive(event: RoomBroadcast): void {
+    const roomId = event.room_id;
     if (event.event !== "room.message") {
-      this.deliver(event.room_id, event);
+      for (const c of this.catchUps.get(roomId)?.keys() ?? []) c.send(event);
+      this.deliver(roomId, event);
       return;
     }
-    const roomId = event.room_id;
     if (!this.hasLocalSubscribers(roomId)) {
       this.dropStream(roomId);
       return;
@@ -61,48 +93,80 @@ export class RoomHub {
     this.stream(roomId).push(event.message);
   }
 
-  /** Ensures the room's stream exists and knows where it starts. */
-  async ready(roomId: string): Promise<RoomStream> {
-    const s = this.stream(roomId);
-    await s.ready;
-    return s;
-  }
-
-  subscribeWs(roomId: string, member: WsMember): void {
-    let set = this.ws.get(roomId);
-    if (!set) this.ws.set(roomId, (set = new Set()));
-    set.add(member);
+  /** Makes `member` a live member of the room: it gets what the room's stream releases from now. */
+  join(roomId: string, member: RoomMember): void {
+    if (member.closed) return;
+    // Catching up, it goes live at its mark by itself; live now, it would get messages twice.
+    if (this.catchUps.get(roomId)?.has(member)) return;
     this.stream(roomId);
+    member.addLive(roomId);
   }
 
-  unsubscribeWs(roomId: string, member: WsMember): void {
-    const set = this.ws.get(roomId);
-    if (!set) return;
-    set.delete(member);
-    if (set.size === 0) this.ws.delete(roomId);
-    this.releaseIfIdle(roomId);
-  }
-
-  /** While a subscriber replays history, live messages of the room are also handed to it. */
-  addCatchUp(roomId: string, fn: CatchUp): () => void {
-    let set = this.catchingUp.get(roomId);
-    if (!set) this.catchingUp.set(roomId, (set = new Set()));
-    set.add(fn);
-    return () => {
-      set.delete(fn);
-      if (set.size === 0) this.catchingUp.delete(roomId);
-      this.releaseIfIdle(roomId);
+  /**
+   * Starts a replay for `member`, which has every message of the room up to seq `mark`. The member
+   * is a subscriber of the room's stream from this call on (registered before it leaves live), so
+   * the stream is never released under it. Returns undefined for a closed connection.
+   */
+  catchUp(roomId: string, member: RoomMember, mark: number): Replay | undefined {
+    if (member.closed) return undefined;
+    const stream = this.stream(roomId);
+    let set = this.catchUps.get(roomId);
+    if (!set) this.catchUps.set(roomId, (set = new Map()));
+    const catchUp: CatchUp = new CatchUp({
+      roomId,
+      mark,
+      send: (m) => member.send(messageEvent(roomId, m)),
+      releasedUpTo: () => stream.releasedUpTo,
+      goLive: () => {
+        this.removeCatchUp(roomId, member, catchUp);
+        member.addLive(roomId);
+      },
+      onGap: (expected, got) => this.deps.logger.error({ roomId, expected, got }, "catch-up: the stream skipped a message"),
+    });
+    set.set(member, catchUp); // a replay this one supersedes stops at its next step
+    member.removeLive(roomId);
+    const active = () => this.catchUps.get(roomId)?.get(member) === catchUp;
+    return {
+      ready: stream.ready,
+      get active() {
+        return active() && !member.closed;
+      },
+      get upTo() {
+        return catchUp.upTo;
+      },
+      send: (m) => {
+        if (active()) catchUp.replayed(m);
+      },
+      finish: () => {
+        if (active()) catchUp.finish();
+      },
+      cancel: () => {
+        if (!active()) return;
+        this.removeCatchUp(roomId, member, catchUp);
+        this.releaseIfIdle(roomId);
+      },
     };
   }
 
-  /** Called when a Socket.IO socket joined a room: its stream starts reading where the room is. */
-  watch(roomId: string): void {
-    this.stream(roomId);
+  /** The member leaves the room (live, or catching up). */
+  leave(roomId: string, member: RoomMember): void {
+    const c = this.catchUps.get(roomId)?.get(member);
+    if (c) this.removeCatchUp(roomId, member, c);
+    member.removeLive(roomId);
+    this.releaseIfIdle(roomId);
   }
 
-  /** Called when a Socket.IO socket left a room, so an idle stream can be dropped. */
-  releaseIfIdle(roomId: string): void {
-    if (!this.hasLocalSubscribers(roomId)) this.dropStream(roomId);
+  /** The member's connection closed: its replays stop, and streams it alone held are released.
+   *  `rooms` are the rooms it was a live member of (its transport has already removed it). */
+  forget(member: RoomMember, rooms: Iterable<string>): void {
+    const touched = new Set(rooms);
+    for (const [roomId, set] of this.catchUps) {
+      const c = set.get(member);
+      if (!c) continue;
+      this.removeCatchUp(roomId, member, c);
+      touched.add(roomId);
+    }
+    for (const roomId of touched) this.releaseIfIdle(roomId);
   }
 
   /** After Redis comes back, fetch what broadcasts may have missed. */
@@ -110,20 +174,38 @@ export class RoomHub {
     for (const s of this.streams.values()) void s.resync();
   }
 
-  /** Live raw-ws (connection, room) subscriptions on this worker. */
-  wsSubscriptionCount(): number {
-    let n = 0;
-    for (const set of this.ws.values()) n += set.size;
+  /** Live and catching-up (connection, room) subscriptions on this worker, per protocol. */
+  subscriptions(): Record<RealtimeProtocol, number> {
+    const n: Record<RealtimeProtocol, number> = { "socket.io": 0, ws: 0 };
+    for (const a of this.deps.adapters) n[a.protocol] += a.subscriptions();
+    for (const set of this.catchUps.values()) for (const m of set.keys()) n[m.protocol]++;
     return n;
+  }
+
+  /** Rooms whose stream is open on this worker (for tests and metrics). */
+  openStreams(): number {
+    return this.streams.size;
   }
 
   close(): void {
     for (const s of this.streams.values()) s.close();
     this.streams.clear();
+    this.catchUps.clear();
+  }
+
+  private removeCatchUp(roomId: string, member: RoomMember, c: CatchUp): void {
+    const set = this.catchUps.get(roomId);
+    if (set?.get(member) !== c) return;
+    set.delete(member);
+    if (set.size === 0) this.catchUps.delete(roomId);
+  }
+
+  private releaseIfIdle(roomId: string): void {
+    if (!this.hasLocalSubscribers(roomId)) this.dropStream(roomId);
   }
 
   private hasLocalSubscribers(roomId: string): boolean {
-    return (this.ws.get(roomId)?.size ?? 0) > 0 || this.catchingUp.has(roomId) || (this.transport?.localSocketCount(roomId) ?? 0) > 0;
+    return this.catchUps.has(roomId) || this.deps.adapters.some((a) => a.count(roomId) > 0);
   }
 
   private stream(roomId: string): RoomStream {
@@ -131,16 +213,21 @@ export class RoomHub {
     if (!s) {
       s = new RoomStream(
         roomId,
-        this.source,
-        (m) => {
-          for (const fn of this.catchingUp.get(roomId) ?? []) fn(m);
-          this.deliver(roomId, { event: "room.message", room_id: roomId, message: m });
-        },
-        (err) => this.logger.warn({ err, roomId }, "room stream could not read PostgreSQL; retrying"),
+        this.deps.source,
+        (m) => this.release(roomId, m),
+        (err) => this.deps.logger.warn({ err, roomId }, "room stream could not read PostgreSQL; retrying"),
+        this.deps.timers ?? REAL_TIMERS,
       );
       this.streams.set(roomId, s);
     }
     return s;
+  }
+
+  /** The stream released `m`: members catching up see it first (one may go live on it). */
+  private release(roomId: string, m: Message): void {
+    const set = this.catchUps.get(roomId);
+    if (set) for (const c of [...set.values()]) c.onRelease(m);
+    this.deliver(roomId, messageEvent(roomId, m));
   }
 
   private dropStream(roomId: string): void {
@@ -152,13 +239,11 @@ export class RoomHub {
   }
 
   private deliver(roomId: string, event: RoomBroadcast): void {
-    this.transport?.emitLocal(roomId, event);
-    const members = this.ws.get(roomId);
-    if (members?.size) fanOut(members, event);
-    if (this.onDeliver) {
-      const sockets = this.transport?.localSocketCount(roomId) ?? 0;
-      if (sockets) this.onDeliver("socket.io", event.event, sockets);
-      if (members?.size) this.onDeliver("ws", event.event, members.size);
+    for (const a of this.deps.adapters) {
+      const n = a.count(roomId);
+      if (n === 0) continue;
+      a.broadcast(roomId, event);
+      this.deps.onDeliver?.(a.protocol, event.event, n);
     }
   }
 }

@@ -13,11 +13,22 @@ export interface StreamSource {
   messagesBetweenSeq(roomId: string, afterSeq: number, beforeSeq: number | null, max: number): Promise<Message[]>;
 }
 
+/** The timers a stream waits with (the gap wait, the retry of its first read); tests drive them. */
+export interface StreamTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+export const REAL_TIMERS: StreamTimers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export class RoomStream {
   /** The seq this stream releases next; undefined until initialised from PostgreSQL. */
   private next: number | undefined;
   private readonly pending = new Map<number, Message>();
-  private gapTimer: NodeJS.Timeout | undefined;
+  private gapTimer: unknown;
   private filling = false;
   private closed = false;
   readonly ready: Promise<void>;
@@ -27,6 +38,7 @@ export class RoomStream {
     private readonly source: StreamSource,
     private readonly release: (m: Message) => void,
     private readonly onError: (err: unknown) => void,
+    private readonly timers: StreamTimers = REAL_TIMERS,
   ) {
     this.ready = this.init();
   }
@@ -42,7 +54,7 @@ export class RoomStream {
         return;
       } catch (err) {
         this.onError(err);
-        await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5_000)));
+        await new Promise((r) => this.timers.set(() => r(undefined), Math.min(200 * 2 ** attempt, 5_000)));
       }
     }
   }
@@ -72,10 +84,10 @@ export class RoomStream {
       m = this.pending.get(this.next);
     }
     if (this.pending.size === 0) {
-      clearTimeout(this.gapTimer);
+      if (this.gapTimer !== undefined) this.timers.clear(this.gapTimer);
       this.gapTimer = undefined;
-    } else if (!this.gapTimer) {
-      this.gapTimer = setTimeout(() => void this.fill(), GAP_WAIT_MS);
+    } else if (this.gapTimer === undefined) {
+      this.gapTimer = this.timers.set(() => void this.fill(), GAP_WAIT_MS);
     }
   }
 
@@ -109,7 +121,8 @@ export class RoomStream {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.gapTimer);
+    if (this.gapTimer !== undefined) this.timers.clear(this.gapTimer);
+    this.gapTimer = undefined;
     this.pending.clear();
   }
 }

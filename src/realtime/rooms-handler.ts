@@ -4,23 +4,17 @@ import { AppError, toAppError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { actorId, type Identity } from "../auth/identity.js";
 import type { RoomsService } from "../rooms/rooms-service.js";
-import type { Message } from "../rooms/room-model.js";
 import { ROOM_EVENTS, normaliseRoomEvent } from "./protocol/inbound.js";
 import { errorEvent } from "./protocol/outbound.js";
-import type { RoomHub } from "./room-hub.js";
+import type { RoomHub, RoomMember } from "./room-hub.js";
+import { replayThenLive } from "./replay.js";
 import type { Ack, Connection } from "./connection-types.js";
 
-export interface RoomsConnection extends Omit<Connection, "id"> {
+export interface RoomsConnection extends Omit<Connection, "id">, RoomMember {
   /** The room a raw-ws connection was opened on (`/ws/city/rooms/{room_id}`): events that name no
    *  room are about it (CONTRACT §10). Socket.IO has none. */
   readonly pathRoom?: string;
-  /** Subscribe to the room's live broadcasts (synchronously). */
-  joinLive(roomId: string): void;
-  leaveLive(roomId: string): void;
 }
-
-const REPLAY_PAGE = 500;
-const REPLAY_MAX = 10_000;
 
 export interface RoomsHandlerDeps {
   readonly rooms: RoomsService;
@@ -31,42 +25,6 @@ export interface RoomsHandlerDeps {
 }
 
 export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerDeps) {
-  /** Sends every persisted message after lastMessageId, then the live ones, with no gap and no
-   *  duplicate: live messages released while the replay runs are held and sent after it. */
-  async function joinWithReplay(conn: RoomsConnection, roomId: string, lastMessageId: string): Promise<void> {
-    // Already subscribed (a ws path join, a repeated join): replay replaces the live feed until
-    // it has caught up. Both steps are synchronous, so no live message slips between them.
-    conn.leaveLive(roomId);
-    const live: Message[] = [];
-    const stop = hub.addCatchUp(roomId, (m) => live.push(m));
-    try {
-      const stream = await hub.ready(roomId); // the stream's start is read before the replay's snapshot
-      // The client has seen everything up to lastSeq: nothing at or below it may reach it again.
-      let lastSeq = await rooms.seqOfMessage(roomId, lastMessageId);
-      for (let sent = 0; sent < REPLAY_MAX; ) {
-        const page = await rooms.messagesBetweenSeq(roomId, lastSeq, null, REPLAY_PAGE);
-        for (const m of page) conn.send({ event: "room.message", room_id: roomId, message: m });
-        if (page.length) lastSeq = page[page.length - 1]!.seq;
-        sent += page.length;
-        if (page.length < REPLAY_PAGE) break;
-      }
-      // This worker's stream may lag behind what the client has (a broadcast still in flight, or
-      // lost with a worker killed after its commit; the client may come from that worker). Were
-      // it joined now, the stream would later release those messages to it a second time: first
-      // bring the stream up to lastSeq from PostgreSQL (what it releases meanwhile lands in `live`).
-      for (let i = 0; i < 3 && stream.releasedUpTo < lastSeq; i++) await stream.resync();
-      for (const m of live) {
-        if (m.seq > lastSeq) {
-          conn.send({ event: "room.message", room_id: roomId, message: m });
-          lastSeq = m.seq;
-        }
-      }
-    } finally {
-      stop();
-    }
-    conn.joinLive(roomId);
-  }
-
   async function dispatch(conn: RoomsConnection, name: string, payload: unknown, ack?: Ack): Promise<void> {
     // Own keys only: an event named "constructor" or "valueOf" must not find Object.prototype's.
     const schema = Object.hasOwn(ROOM_EVENTS, name) ? ROOM_EVENTS[name as keyof typeof ROOM_EVENTS] : undefined;
@@ -89,13 +47,17 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
         const ev = parsed.data as { room_id: string; last_message_id?: string };
         await rooms.assertRoom(ev.room_id);
         if (ev.last_message_id) {
+          let mark: number;
           try {
-            await joinWithReplay(conn, ev.room_id, ev.last_message_id);
+            mark = await rooms.seqOfMessage(ev.room_id, ev.last_message_id);
           } catch (err) {
-            conn.joinLive(ev.room_id);
+            hub.join(ev.room_id, conn); // an unknown last_message_id: live from now, and told why
             throw err;
           }
-        } else conn.joinLive(ev.room_id);
+          await replayThenLive(hub, rooms, conn, ev.room_id, { seq: mark, id: ev.last_message_id });
+        } else hub.join(ev.room_id, conn);
+        // A connection closed meanwhile leaves nothing behind: no membership, no announcement.
+        if (conn.closed) return;
         // Membership and its broadcast come after the subscription, so the joiner sees it too.
         const changed = who ? (await rooms.join(who, ev.room_id)).changed : false;
         if (ack) ack({ event: "room.join", room_id: ev.room_id, user_id: who ? actorId(who) : null });
@@ -107,7 +69,7 @@ export function createRoomsHandler({ rooms, hub, logger, limits }: RoomsHandlerD
       }
       case "room.leave": {
         const ev = parsed.data as { room_id: string };
-        conn.leaveLive(ev.room_id);
+        hub.leave(ev.room_id, conn);
         if (who) await rooms.leave(who, ev.room_id).catch((err) => logger.debug({ err }, "leave of an unknown room"));
         ack?.({ event: "room.leave", room_id: ev.room_id });
         return;

@@ -11,7 +11,7 @@ import { createApp, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/config.js";
 import { createLogger } from "../../src/core/logger.js";
 import { startServer, testEnv, type TestServer } from "../support/server.js";
-import { WsClient, until } from "../support/clients.js";
+import { WsClient, rawHttp, until } from "../support/clients.js";
 import { freshRoom } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
 import { rowCounts, sleep, workerPids } from "../faults/support.js";
@@ -32,18 +32,6 @@ async function raw(url: string, method: string, path: string, body?: string | Bu
 }
 
 /** Writes raw bytes on a new TCP connection and returns whatever comes back before it closes. */
-function rawHttp(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, "127.0.0.1");
-    let got = "";
-    s.on("data", (d) => (got += d.toString()));
-    s.on("error", () => {});
-    s.on("close", () => resolve(got));
-    s.write(bytes, () => {});
-    setTimeout(() => s.destroy(), 10_000).unref();
-  });
-}
-
 /** A raw engine.io WebSocket speaking Socket.IO packets by hand, for frames a client library
  *  would never produce. */
 async function rawSocketIo(url: string, nsp: string, token: string) {

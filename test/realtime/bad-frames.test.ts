@@ -5,7 +5,7 @@ import { expect } from "chai";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
 import { startServer, type TestServer } from "../support/server.js";
-import { SioClient, WsClient, until } from "../support/clients.js";
+import { SioClient, WsClient, rawHttp, until } from "../support/clients.js";
 import { api, freshRoom } from "../support/api.js";
 import { scrape, total } from "../support/metrics.js";
 import { agentToken, userToken, TEST_JWT_SECRET } from "../support/tokens.js";
@@ -142,6 +142,29 @@ describe("realtime: bad frames, auth and floods", function () {
       expect(ack.message).to.include({ author_agent_id: "ag_helper", author_user_id: null });
     } finally {
       ws.close();
+    }
+  });
+
+  it("answers every refused raw-ws upgrade with the JSON error body and its status, never a bare status line", async () => {
+    const key = `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\n`;
+    const upgrade = (method: string, path: string, headers: string) =>
+      rawHttp(srv.port, `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${headers}\r\n`);
+    const cases: [string, Promise<string>, number, string][] = [
+      ["an unknown room", upgrade("GET", "/ws/city/rooms/room_city_nowhere-at-all", `${key}Sec-WebSocket-Version: 13\r\n`), 404, "room_not_found"],
+      ["an unknown path", upgrade("GET", "/v1/ws/city/elsewhere", `${key}Sec-WebSocket-Version: 13\r\n`), 404, "not_found"],
+      ["no Sec-WebSocket-Key", upgrade("GET", `/ws/city/rooms/${room}`, "Sec-WebSocket-Version: 13\r\n"), 400, "validation_failed"],
+      ["a bad Sec-WebSocket-Version", upgrade("GET", `/ws/city/rooms/${room}`, `${key}Sec-WebSocket-Version: 99\r\n`), 400, "validation_failed"],
+      ["a POST", upgrade("POST", "/ws/city/presence", `${key}Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n`), 405, "method_not_allowed"],
+    ];
+    for (const [what, answer, status, code] of cases) {
+      const text = await answer;
+      const [head = "", body = ""] = text.split("\r\n\r\n");
+      expect(head, what).to.match(new RegExp(`^HTTP/1\\.1 ${status} [A-Z][a-zA-Z ]+\r\n`));
+      expect(head, what).to.match(/\r\nContent-Type: application\/json\r\n/i);
+      const json = JSON.parse(body) as { error: { code: string; message: string }; message: string };
+      expect(json.error.code, what).to.equal(code);
+      expect(json.error.message, what).to.be.a("string").and.not.equal("");
+      expect(json.message, `${what}: the message at the top level too`).to.equal(json.error.message);
     }
   });
 

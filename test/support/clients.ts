@@ -1,5 +1,6 @@
 // Real clients for tests: socket.io-client and raw `ws`, each recording what it receives, with
 // a way to wait for a condition and to ask which worker serves it.
+import net from "node:net";
 import { io, type Socket } from "socket.io-client";
 import WebSocket from "ws";
 
@@ -8,10 +9,11 @@ export interface Recorded {
   [k: string]: unknown;
 }
 
-async function until<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+/** Checks until `check` gives a value (polling: for conditions no event announces). */
+async function until<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = check();
+    const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
@@ -89,3 +91,16 @@ export class WsClient {
 }
 
 export { until };
+
+/** Sends raw bytes to the server and returns everything it answered before closing. */
+export function rawHttp(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    let got = "";
+    s.on("data", (d) => (got += d.toString()));
+    s.on("error", () => {});
+    s.on("close", () => resolve(got));
+    s.write(bytes, () => {});
+    setTimeout(() => s.destroy(), 10_000).unref();
+  });
+}

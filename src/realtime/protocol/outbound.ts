@@ -10,6 +10,8 @@ export interface RoomOutbound {
   "room.leave": { event: "room.leave"; room_id: string; user_id: string };
   "room.presence": { event: "room.presence"; room_id: string; user_id: string; status: PresenceStatus };
   "room.message.ack": { event: "room.message.ack"; client_message_id: string | null; message: Message };
+  /** A join's replay stopped at its cap after `last_message_id`; the connection is not live in the room. */
+  "room.replay.truncated": { event: "room.replay.truncated"; room_id: string; last_message_id: string };
 }
 
 export interface PresenceOutbound {
@@ -29,8 +31,8 @@ export interface CommonOutbound {
 }
 
 export type RoomEvent = RoomOutbound[keyof RoomOutbound];
-/** The room events broadcast to a room (the ack goes only to its sender). */
-export type RoomBroadcast = Exclude<RoomEvent, RoomOutbound["room.message.ack"]>;
+/** The room events broadcast to a room (the ack and the truncation go only to one connection). */
+export type RoomBroadcast = Exclude<RoomEvent, RoomOutbound["room.message.ack"] | RoomOutbound["room.replay.truncated"]>;
 export type ServerEvent = RoomEvent | PresenceOutbound[keyof PresenceOutbound] | SecondMeOutbound[keyof SecondMeOutbound] | CommonOutbound[keyof CommonOutbound];
 
 export type WsDialect = "contract" | "v1";
@@ -69,6 +71,7 @@ export const ROOM_OUTBOUND_EVENTS: { readonly [K in keyof RoomOutbound]: true } 
   "room.leave": true,
   "room.presence": true,
   "room.message.ack": true,
+  "room.replay.truncated": true,
 };
 export const PRESENCE_OUTBOUND_EVENTS: { readonly [K in keyof PresenceOutbound]: true } = { "presence.update": true, "presence.bulk_update": true };
 export const SECONDME_OUTBOUND_EVENTS: { readonly [K in keyof SecondMeOutbound]: true } = { "secondme.status": true, "secondme.reply": true };

@@ -1,40 +1,30 @@
-// Socket.IO namespace /city/rooms: adapts sockets to the transport-free rooms handler and gives
-// the room hub its Socket.IO side (local emit, cross-worker serverSideEmit).
+// Socket.IO namespace /city/rooms: adapts sockets to the transport-free rooms handler. A socket
+// is a live member of a room when it is in the Socket.IO room of that id (socketio-rooms.ts).
 import type { Namespace, Socket } from "socket.io";
 import type { RoomHub } from "../room-hub.js";
 import type { RoomsHandler, RoomsConnection } from "../rooms-handler.js";
 import { FloodGuard } from "../flood-guard.js";
-import type { RoomBroadcast } from "../protocol/outbound.js";
 import { announceAuthError, type SocketData } from "./io-server.js";
 import { userRoom } from "./presence-namespace.js";
 
 export const ROOMS_NAMESPACE = "/city/rooms";
-const PEER_EVENT = "city:room-event";
 
 export function bindRoomsNamespace(nsp: Namespace, hub: RoomHub, handle: RoomsHandler, workerId: string): void {
-  hub.attach({
-    emitLocal: (roomId, event) => nsp.local.to(roomId).emit(event.event, event),
-    localSocketCount: (roomId) => nsp.adapter.rooms.get(roomId)?.size ?? 0,
-    toPeers: (event) => nsp.serverSideEmit(PEER_EVENT, event),
-  });
-  nsp.on(PEER_EVENT, (event: RoomBroadcast) => hub.receive(event));
-
   nsp.on("connection", (socket: Socket) => {
     announceAuthError(socket);
     const identity = (socket.data as SocketData).identity;
     if (identity?.kind === "user") void socket.join(userRoom(identity.userId));
     const conn: RoomsConnection = {
+      protocol: "socket.io",
       identity,
       guard: new FloodGuard(),
+      get closed() {
+        return socket.disconnected;
+      },
       send: (ev) => socket.emit(ev.event, ev),
-      joinLive: (roomId) => {
-        void socket.join(roomId);
-        hub.watch(roomId);
-      },
-      leaveLive: (roomId) => {
-        void socket.leave(roomId);
-        hub.releaseIfIdle(roomId);
-      },
+      // The adapter's rooms are in memory: join and leave take effect before they return.
+      addLive: (roomId) => void socket.join(roomId),
+      removeLive: (roomId) => void socket.leave(roomId),
       disconnect: () => socket.disconnect(true),
     };
     socket.onAny((name: string, ...args: unknown[]) => {
@@ -52,10 +42,9 @@ export function bindRoomsNamespace(nsp: Namespace, hub: RoomHub, handle: RoomsHa
       }
       void handle(conn, name, args[0], ack);
     });
-    socket.on("disconnecting", () => {
-      const rooms = [...socket.rooms];
-      // Rooms are left right after this event; check idleness once they are.
-      setImmediate(() => rooms.forEach((r) => hub.releaseIfIdle(r)));
-    });
+    let rooms: string[] = [];
+    socket.on("disconnecting", () => (rooms = [...socket.rooms]));
+    // Socket.IO has left every room by now: replays stop, and idle streams are released.
+    socket.on("disconnect", () => hub.forget(conn, rooms));
   });
 }

@@ -8,11 +8,13 @@ import { randomUUID } from "node:crypto";
 import { WebSocketServer, WebSocket, type RawData } from "ws";
 import type { Identity } from "../../auth/identity.js";
 import { bearer, identityOrReason, type TokenVerifier } from "../../auth/verify-token.js";
-import { toAppError } from "../../core/errors.js";
+import { AppError, toAppError } from "../../core/errors.js";
+import { rawAppErrorResponse } from "../../http/raw-error.js";
 import type { Logger } from "../../core/logger.js";
 import { stripPrefix } from "../../http/prefix.js";
 import type { RoomHub } from "../room-hub.js";
 import { fanOut, type WsMember } from "../fan-out.js";
+import type { WsRooms } from "./ws-rooms.js";
 import type { RoomsHandler, RoomsConnection } from "../rooms-handler.js";
 import { MAX_PENDING_OUTPUT_BYTES, type Connection, type PresenceProtocol } from "../connection-types.js";
 import { FloodGuard } from "../flood-guard.js";
@@ -28,6 +30,8 @@ const PONG_TYPE = Buffer.from(JSON.stringify({ type: "pong" }));
 export interface WsShimDeps {
   readonly verify: TokenVerifier;
   readonly hub: RoomHub;
+  /** This worker's raw-ws members of rooms (the hub delivers to them). */
+  readonly wsRooms: WsRooms;
   readonly rooms: { assertRoom(roomId: string): Promise<void> };
   readonly handleRoom: RoomsHandler;
   readonly presence?: PresenceProtocol;
@@ -57,17 +61,26 @@ function safeDecode(s: string): string {
   }
 }
 
-function refuse(socket: Duplex, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ error: { code, message } });
-  socket.end(
-    `HTTP/1.1 ${status} ${http_reason(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+/** Ends a refused upgrade with the JSON error body and the error's own status. */
+function refuse(socket: Duplex, err: AppError, headers?: Record<string, string>): void {
+  if (socket.destroyed) return;
+  socket.once("finish", () => socket.destroy());
+  socket.end(rawAppErrorResponse(err, headers));
 }
 
-const http_reason = (s: number) => ({ 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 503: "Service Unavailable" })[s] ?? "Error";
+/** The handshake checks of the ws library, answered in JSON (it would send text/html). */
+function handshakeError(err: Error): { error: AppError; headers?: Record<string, string> } {
+  if (/method/i.test(err.message)) return { error: new AppError("method_not_allowed", "A WebSocket upgrade must be a GET request") };
+  const version = /Sec-WebSocket-Version/i.test(err.message);
+  return { error: new AppError("validation_failed", `WebSocket handshake refused: ${err.message}`), headers: version ? { "Sec-WebSocket-Version": "13, 8" } : undefined };
+}
 
 export function attachWsShim(server: http.Server, deps: WsShimDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: HARD_MAX_PAYLOAD, perMessageDeflate: false, clientTracking: true });
+  wss.on("wsClientError", (err: Error, socket: Duplex) => {
+    const { error, headers } = handshakeError(err);
+    refuse(socket, error, headers);
+  });
   const alive = new WeakSet<WebSocket>();
   /** Presence sockets of this worker, for presence.update; and every socket by user, for pushes. */
   const presenceMembers = new Set<WsMember>();
@@ -104,13 +117,13 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
     try {
       url = new URL(req.url ?? "/", "http://x");
     } catch {
-      return refuse(socket, 400, "validation_failed", "Malformed request target"); // "//[" and the like
+      return refuse(socket, new AppError("validation_failed", "Malformed request target")); // "//[" and the like
     }
     if (url.pathname.startsWith("/socket.io/")) return; // engine.io's own upgrade handler
     void (async () => {
       const { path, dialect } = stripPrefix(url.pathname);
       const r = route(path);
-      if (!r) return refuse(socket, 404, "not_found", `No WebSocket endpoint at ${url.pathname}`);
+      if (!r) return refuse(socket, new AppError("not_found", `No WebSocket endpoint at ${url.pathname.slice(0, 200)}`));
       // A bad token (expired, forged, `null`) does not refuse the upgrade: the client connects as
       // an anonymous listener and is told why in its first frame (CONTRACT §3).
       const token = url.searchParams.get("token") || bearer(req.headers.authorization);
@@ -118,8 +131,7 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
       try {
         if (r.kind === "rooms") await deps.rooms.assertRoom(r.roomId);
       } catch (raw) {
-        const err = toAppError(raw);
-        return refuse(socket, err.status, err.code, err.message);
+        return refuse(socket, toAppError(raw));
       }
       if (socket.destroyed) return;
       wss.handleUpgrade(req, socket, head, (ws) => {
@@ -132,7 +144,7 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
     })().catch((err: unknown) => {
       // Whatever went wrong, it ends this upgrade, not the worker.
       deps.logger.error({ err, path: url.pathname }, "websocket upgrade failed");
-      if (!socket.destroyed) refuse(socket, 500, "internal", "Internal server error");
+      refuse(socket, toAppError(err));
     });
   });
 
@@ -198,17 +210,22 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
   function serveRooms(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect, firstRoom: string, lastMessageId?: string): void {
     const base = baseConnection(ws, identity, dialect);
     const joined = new Set<string>();
+    let closed = false;
     track(ws, base, identity);
     const conn: RoomsConnection & WsMember = {
       ...base,
-      pathRoom: firstRoom,
-      joinLive: (roomId) => {
-        joined.add(roomId);
-        deps.hub.subscribeWs(roomId, conn);
+      protocol: "ws",
+      get closed() {
+        return closed;
       },
-      leaveLive: (roomId) => {
+      pathRoom: firstRoom,
+      addLive: (roomId) => {
+        joined.add(roomId);
+        deps.wsRooms.add(roomId, conn);
+      },
+      removeLive: (roomId) => {
         joined.delete(roomId);
-        deps.hub.unsubscribeWs(roomId, conn);
+        deps.wsRooms.remove(roomId, conn);
       },
     };
     ws.on("message", (data, isBinary) => {
@@ -216,7 +233,9 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
       if (parsed) void deps.handleRoom(conn, parsed[0], parsed[1]);
     });
     ws.on("close", () => {
-      for (const roomId of joined) deps.hub.unsubscribeWs(roomId, conn);
+      closed = true; // a join still in flight subscribes nothing from now on
+      for (const roomId of joined) deps.wsRooms.remove(roomId, conn);
+      deps.hub.forget(conn, joined);
       joined.clear();
     });
     ws.on("error", () => {});
