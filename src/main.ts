@@ -3,6 +3,7 @@
 // cluster; SIGINT/SIGTERM stop all of it in order.
 import path from "node:path";
 import { ConfigError, loadConfig, type Config } from "./config/config.js";
+import { sibling } from "./config/package-root.js";
 import { createLogger } from "./core/logger.js";
 import { prepareDatabase } from "./boot.js";
 import { startPrimary } from "./cluster/primary.js";
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     port: config.port,
     host: config.host,
     workers: config.webConcurrency,
-    workerScript: path.resolve(import.meta.dirname, "worker.ts"),
+    workerScript: sibling(import.meta.dirname, "worker"),
     env: { DATABASE_URL: database.url },
     shutdownTimeoutMs: config.shutdown.timeoutMs,
     log: (level, msg, extra) => logger[level](extra ?? {}, msg),

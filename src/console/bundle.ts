@@ -8,8 +8,9 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { PACKAGE_ROOT } from "../config/package-root.js";
 
-export const ROOT = path.resolve(import.meta.dirname, "../..");
+export const ROOT = PACKAGE_ROOT;
 export const CONSOLE_SRC = path.join(ROOT, "console");
 export const CONSOLE_OUT = path.join(ROOT, "dist", "console");
 

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { dropKeys } from "../support/redis-keys.js";
+import { entry } from "../support/server.js";
 import { ConfigError, DEV_JWT_SECRET, loadConfig, withAgentsUrl } from "../../src/config/config.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -234,7 +235,7 @@ describe("config", () => {
   describe("the entry point", () => {
     function run(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
       return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+        const child = spawn(process.execPath, [entry("main")], {
           cwd: ROOT,
           env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
           stdio: ["ignore", "pipe", "pipe"],
@@ -255,7 +256,7 @@ describe("config", () => {
     it("the job workers start in production with AGENTS_CORE_URL unset, on http://127.0.0.1:7002, and stop with exit 0", async function () {
       this.timeout(90_000);
       const prefix = `city:test:cfg${process.pid}${Math.random().toString(36).slice(2, 8)}:bull`;
-      const child = spawn(process.execPath, ["--import", "tsx", "workers/main.ts"], {
+      const child = spawn(process.execPath, [entry("jobs")], {
         cwd: ROOT,
         env: {
           PATH: process.env.PATH ?? "",

@@ -10,6 +10,7 @@ import { expect } from "chai";
 import pg from "pg";
 import { DEFAULT_MIGRATIONS_DIR, MigrationError, migrate } from "../../src/infra/db/migrate.js";
 import { createTestDatabase } from "../support/database.js";
+import { entry } from "../support/server.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -214,7 +215,7 @@ describe("db: migrations", function () {
   });
 
   it("exits non-zero with a clear line when the database cannot be reached", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/infra/db/migrate-cli.ts"], {
+    const child = spawn(process.execPath, [entry("migrate")], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", DATABASE_URL: "postgresql://postgres@127.0.0.1:1/nowhere" },
       stdio: ["ignore", "pipe", "pipe"],
