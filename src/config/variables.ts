@@ -150,6 +150,8 @@ export const VARIABLES = {
   dataDir: v("DATA_DIR", text().default(".data")),
   /** Unset: warn in test, info otherwise. */
   logLevel: v("LOG_LEVEL", z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).optional()),
+  /** auto: human-readable in a development terminal, JSON lines otherwise (src/core/logger.ts reads it). */
+  logFormat: v("LOG_FORMAT", oneOf(["auto", "json", "pretty"]).default("auto")),
   /** off: `npm start` runs no job workers (pm2 and Docker run them as their own process). */
   jobs: v("CITY_JOBS", bool().default(true)),
   shutdown: {
