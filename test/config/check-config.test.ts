@@ -1,30 +1,16 @@
 // The configuration table checks itself (issue 12): every variable validated with one line naming
 // it, likely typos of known names warned, the README's table and the code's table the same
 // variables, and `npm run check-config` printing the effective values with secrets masked.
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { ConfigError, loadConfig } from "../../src/config/config.js";
 import { OTHER_VARIABLES, listVariables } from "../../src/config/variables.js";
-import { entry } from "../support/server.js";
+import { entry, runToExit } from "../support/server.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-function run(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entry("checkConfig")], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, out }));
-  });
-}
+const run = (env: Record<string, string>) => runToExit(process.execPath, [entry("checkConfig")], env);
 
 describe("config: the table checks itself", function () {
   this.timeout(30_000);

@@ -46,6 +46,35 @@ export function entry(name: keyof typeof ENTRIES): string {
   return path.join(ROOT, ENTRIES[name]);
 }
 
+export interface Exited {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout and stderr together, in arrival order. */
+  readonly out: string;
+}
+
+/**
+ * Runs a command in the repository with only `env` (plus PATH and HOME: nothing of the test
+ * runner's own settings) until it exits, SIGKILLed after `timeoutMs`.
+ */
+export function runToExit(command: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Exited> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let out = "";
+    child.stdout!.on("data", (d) => ((stdout += d), (out += d)));
+    child.stderr!.on("data", (d) => ((stderr += d), (out += d)));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, out });
+    });
+  });
+}
+
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
   const dbUrl = process.env.TEST_DATABASE_URL;
   if (!dbUrl) throw new Error("TEST_DATABASE_URL is not set: run through mocha's root hooks");
