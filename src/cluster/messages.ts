@@ -14,7 +14,7 @@ export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 export type PrimaryMessage =
   /** A whole TCP connection (sent as the handle) plus the bytes the front door already read. */
   | { cmd: "city:connection"; head: Buffer }
-  /** The database is migrated: the worker may build its app (answers `city:await-database`). */
+  /** The database is prepared (migrated, default rooms): the worker may serve (answers `city:await-database`). */
   | { cmd: "city:database-ready" }
   /** Readiness goes false now (SHUTDOWN_DELAY_MS): load balancers move away; shutdown follows. */
   | { cmd: "city:draining" }
@@ -27,7 +27,7 @@ export type PrimaryMessage =
 
 /** Worker → primary. */
 export type WorkerMessage =
-  /** The worker loaded its code and waits for the database to be migrated. */
+  /** The worker built its app and waits for the database to be prepared before it serves. */
   | { cmd: "city:await-database" }
   /** The worker installed its handlers and may be given connections. */
   | { cmd: "city:ready" }

@@ -14,9 +14,9 @@ import { frontDoorFromEnv, isMisrouted, reroute } from "./reroute.js";
 let database: Promise<void> | undefined;
 
 /**
- * Resolves once the primary has migrated the database. Ask after loading the app's code and
- * before building it: the primary migrates while its workers load, so start-up pays for the
- * longer of the two, not both.
+ * Resolves once the primary has prepared the database. Ask after building the app and before
+ * serving: the primary prepares it while its workers load, so start-up pays for the longer of the
+ * two, not both.
  */
 export function awaitDatabase(): Promise<void> {
   if (!cluster.isWorker) throw new Error("awaitDatabase must run in a cluster worker");
