@@ -1,14 +1,14 @@
 // Preparing the database before any worker serves: pending migrations, then the default rooms
 // (CONTRACT §2: "created at start-up if missing"). The cluster primary runs this file as a
 // short-lived child process (prepare-in-child.ts) while its workers load their code: it loads pg
-// and Prisma, whose query compiler (WebAssembly) alone holds about 100 MB once a query ran, and
-// hands all of it back to the system when it exits. Several machines may prepare at once:
-// migrations take an advisory lock and the rooms are inserted with ON CONFLICT DO NOTHING.
+// and, only when a default room is missing (the first start), Prisma, whose query compiler
+// (WebAssembly) alone holds 70-80 MB once a query ran and costs about 0.7 s of CPU to set up; the
+// child hands all of it back when it exits. Several machines may prepare at once: migrations take
+// an advisory lock and the rooms are inserted with ON CONFLICT DO NOTHING.
+import pg from "pg";
 import { loadConfig } from "./config/config.js";
-import { createDatabase } from "./infra/db/database.js";
+import { roomIdFor } from "./core/ids.js";
 import { migrate } from "./infra/db/migrate.js";
-import { createRoomsRepo } from "./rooms/rooms-repo.js";
-import { createRoomsService } from "./rooms/rooms-service.js";
 
 /** What the child reports over IPC. */
 export interface PrepareResult {
@@ -17,6 +17,11 @@ export interface PrepareResult {
 }
 
 export async function seedDefaultRooms(url: string, slugs: readonly string[]): Promise<void> {
+  const [{ createDatabase }, { createRoomsRepo }, { createRoomsService }] = await Promise.all([
+    import("./infra/db/database.js"),
+    import("./rooms/rooms-repo.js"),
+    import("./rooms/rooms-service.js"),
+  ]);
   const db = createDatabase(url, { poolSize: 1, applicationName: "city-boot" });
   try {
     await createRoomsService({ repo: createRoomsRepo(db) }).ensureDefaultRooms(slugs);
@@ -29,8 +34,20 @@ async function prepare(): Promise<PrepareResult> {
   const config = loadConfig();
   if (!config.databaseUrl) throw new Error("DATABASE_URL is not set");
   const { applied } = await migrate(config.databaseUrl);
-  await seedDefaultRooms(config.databaseUrl, config.defaultRooms);
+  if (await anyMissing(config.databaseUrl, config.defaultRooms)) await seedDefaultRooms(config.databaseUrl, config.defaultRooms);
   return { applied };
+}
+
+/** One plain query: are all the default rooms there already (every start after the first)? */
+async function anyMissing(url: string, slugs: readonly string[]): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, application_name: "city-boot" });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM city_rooms WHERE id = ANY($1)", [slugs.map(roomIdFor)]);
+    return rows[0]!.n < slugs.length;
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 // Run as the child (an IPC channel to the primary); imported (tests), it only exports.
