@@ -9,6 +9,7 @@ import { io as connectIo, type Socket as IoSocket } from "socket.io-client";
 import WebSocket from "ws";
 import { startPrimary, type Primary } from "../../src/cluster/primary.js";
 import { needsSticky, requestTarget } from "../../src/cluster/request-head.js";
+import { TESTED_NODE, checkChildProcessInternals, checkNodeInternals } from "../../src/cluster/node-internals.js";
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/front-door-worker.ts");
 const REDIS_KEY = `city-front-door-test-${process.pid}-${Date.now()}`;
@@ -114,6 +115,19 @@ describe("cluster front door: request routing rules", () => {
     expect(needsSticky("/socket.io/?EIO=4&transport=websocket")).to.equal(false);
     expect(needsSticky("/api/rooms?sid=abc")).to.equal(false);
     expect(needsSticky("/ws/echo")).to.equal(false);
+  });
+});
+
+describe("cluster front door: Node's private internals", () => {
+  it("are all where the front door expects them on this Node", async () => {
+    expect(await checkNodeInternals()).to.equal(undefined);
+  });
+
+  it("stop start-up with one line naming what changed when they move", () => {
+    const worker = { process: {} } as unknown as Parameters<typeof checkChildProcessInternals>[0];
+    const line = checkChildProcessInternals(worker);
+    expect(line).to.be.a("string").and.not.include("\n");
+    expect(line).to.include(process.version).and.include("_handleQueue").and.include(TESTED_NODE);
   });
 });
 
