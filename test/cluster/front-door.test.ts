@@ -350,25 +350,6 @@ describe("cluster front door: primary with 2 workers", function () {
     }
   });
 
-  it("answers 503 with the contract's JSON error while no worker is ready, then serves again", async () => {
-    const before = await workerPids(port);
-    for (const pid of before.values()) process.kill(pid, "SIGKILL");
-    // Until the primary has seen both exits a request may still go to a dying worker (and fail);
-    // from then until a replacement is ready, the front door answers itself.
-    const refused = await until("the front door's own 503", async () => {
-      const reply = await request(port, "GET", "/hello");
-      return reply.status === 503 ? reply : undefined;
-    });
-    expect(refused.headers["content-type"]).to.equal("application/json");
-    expect(refused.headers["retry-after"]).to.equal("1");
-    const body = JSON.parse(refused.body) as { error: { code: string; message: string }; message: string };
-    expect(body.error.code).to.equal("unavailable");
-    expect(body.error.message).to.be.a("string").and.not.equal("");
-    expect(body.message, "the message also at the top level (CONTRACT §11)").to.equal(body.error.message);
-    const after = await workerPids(port);
-    expect([...after.values()].some((pid) => before.get("1") === pid || before.get("2") === pid)).to.equal(false);
-  });
-
   // Last: it closes the primary this suite shares (after() closing it again is a no-op).
   it("close() stops every worker within the shutdown timeout, even with open connections", async () => {
     const agent = new http.Agent({ keepAlive: true });
@@ -391,5 +372,45 @@ describe("cluster front door: primary with 2 workers", function () {
       raw?.terminate();
       agent.destroy();
     }
+  });
+});
+
+describe("cluster front door: no worker ready", function () {
+  this.timeout(30_000);
+  let primary: Primary | undefined;
+  after(async () => {
+    await primary?.close();
+  });
+
+  it("answers 503 with the contract's JSON error, then serves again once a worker is back", async () => {
+    primary = await startPrimary({
+      port: 0,
+      host: "127.0.0.1",
+      workers: 1,
+      workerScript: FIXTURE,
+      env: { CITY_FIXTURE_REDIS_KEY: `${REDIS_KEY}-503`, CITY_FIXTURE_REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379" },
+      shutdownTimeoutMs: 5_000,
+      log: quiet,
+    });
+    const port = primary.port;
+    const { pid } = await hello(port);
+    process.kill(pid, "SIGKILL");
+    // Until the primary has seen the exit a request may still go to the dying worker (and fail);
+    // from then until the replacement is ready, the front door answers itself.
+    const refused = await until("the front door's own 503", async () => {
+      const reply = await request(port, "GET", "/hello");
+      return reply.status === 503 ? reply : undefined;
+    });
+    expect(refused.headers["content-type"]).to.equal("application/json");
+    expect(refused.headers["retry-after"]).to.equal("1");
+    const body = JSON.parse(refused.body) as { error: { code: string; message: string }; message: string };
+    expect(body.error.code).to.equal("unavailable");
+    expect(body.error.message).to.be.a("string").and.not.equal("");
+    expect(body.message, "the message also at the top level (CONTRACT §11)").to.equal(body.error.message);
+    const back = await until("the replacement", async () => {
+      const reply = await hello(port);
+      return reply.pid !== undefined && reply.pid !== pid ? reply : undefined;
+    });
+    expect(back.worker).to.equal("1");
   });
 });
