@@ -1,4 +1,5 @@
-// pm2 for production (CONTRACT §1): the API and the job workers as two apps.
+// pm2 for production (CONTRACT §1): the API and the job workers as two apps, running the compiled
+// build (`npm ci && npm run build` first: docs/deployment.md).
 // - city-api runs in fork mode: it is its own cluster primary (sticky Socket.IO routing must stay
 //   in our primary, which forks WEB_CONCURRENCY workers). It applies migrations at start-up.
 //   CITY_JOBS=off keeps it from starting the job workers, which are their own app here.
@@ -8,8 +9,8 @@
 const path = require("node:path");
 
 const logs = process.env.CITY_LOG_DIR || path.join(__dirname, "logs");
-// pm2 starts node itself (interpreter "none"): its own fork container cannot load TypeScript,
-// and our primary must be a plain process to own its cluster.
+// pm2 starts node itself (interpreter "none"): our primary must be a plain process to own its
+// cluster, not a child of pm2's fork container.
 const common = {
   cwd: __dirname,
   script: process.execPath,
@@ -28,7 +29,7 @@ module.exports = {
     {
       ...common,
       name: "city-api",
-      args: ["--import", "tsx", "src/main.ts"],
+      args: ["dist/src/main.js"],
       kill_timeout: 30000,
       out_file: path.join(logs, "city-api.out.log"),
       error_file: path.join(logs, "city-api.err.log"),
@@ -37,7 +38,7 @@ module.exports = {
     {
       ...common,
       name: "city-jobs",
-      args: ["--import", "tsx", "workers/main.ts"],
+      args: ["dist/workers/main.js"],
       kill_timeout: 35000,
       out_file: path.join(logs, "city-jobs.out.log"),
       error_file: path.join(logs, "city-jobs.err.log"),

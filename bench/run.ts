@@ -2,7 +2,7 @@
 // the real server (2 workers) and, in the same run, its baseline, and reports throughput, latency
 // and the ratio to the baseline. Writes bench/results/{results.json,report.md,latency.svg} and
 // copies the chart to docs/bench-latency.svg.
-// Options: --full, --only=fanout,ingest,presence,connections,secondme; BENCH_VERBOSE=1 shows the
+// Options: --full, --only=fanout,ingest,presence,connections,secondme,footprint; BENCH_VERBOSE=1 shows the
 // servers' output; BENCH_PROFILE=<dir> writes CPU profiles of every server process.
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -13,11 +13,12 @@ import { ROOT, startBaseline, startCity, startRedis, stopAll } from "./lib/proce
 import { markdownTable, type ScenarioContext, type ScenarioResult } from "./lib/report.js";
 import { connections } from "./scenarios/connections.js";
 import { fanout } from "./scenarios/fanout.js";
+import { footprintScenario } from "./scenarios/footprint.js";
 import { ingest } from "./scenarios/ingest.js";
 import { presence } from "./scenarios/presence.js";
 import { secondme } from "./scenarios/secondme.js";
 
-const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<ScenarioResult>> = { fanout, ingest, presence, connections, secondme };
+const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<ScenarioResult>> = { fanout, ingest, presence, connections, secondme, footprint: footprintScenario };
 
 const args = process.argv.slice(2);
 const full = args.includes("--full");

@@ -48,8 +48,8 @@ async function label(pid: number, primary: number): Promise<string> {
   if (pid === primary) return "primary";
   const cmd = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0").join(" ");
   const env = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "");
-  if (cmd.includes("src/worker.ts")) return `worker ${/(?:^|\0)CITY_WORKER_ID=(\d+)/.exec(env)?.[1] ?? pid}`;
-  if (cmd.includes("workers/main.ts")) return "jobs";
+  if (/src\/worker\.[jt]s/.test(cmd)) return `worker ${/(?:^|\0)CITY_WORKER_ID=(\d+)/.exec(env)?.[1] ?? pid}`;
+  if (/workers\/main\.[jt]s/.test(cmd)) return "jobs";
   return `${cmd.split(" ")[0]?.split("/").pop() ?? "?"} ${pid}`;
 }
 

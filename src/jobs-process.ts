@@ -3,12 +3,14 @@
 // CITY_JOBS=off keeps the API from starting a second copy.
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { sibling } from "./config/package-root.js";
 
 export interface JobsProcess {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-const ENTRY = path.resolve(import.meta.dirname, "../workers/main.ts");
+/** dist/workers/main.js beside the build, workers/main.ts beside the sources. */
+const ENTRY = sibling(path.resolve(import.meta.dirname, "../workers"), "main");
 
 export function startJobsProcess(env: Record<string, string>, log: (level: "info" | "warn" | "error", msg: string) => void): JobsProcess {
   let child: ChildProcess | undefined;

@@ -4,7 +4,8 @@
 // same posts as the real server (REST, Socket.IO, raw ws) and broadcasts them the same way (once
 // to every other worker with serverSideEmit; each worker emits to its Socket.IO sockets and
 // writes one encoded frame to its raw-ws clients).
-// Run: PORT=… REDIS_URL=… node --import tsx bench/baseline/server.ts
+// Run: PORT=… REDIS_URL=… node --import tsx bench/baseline/server.ts (the bench runs it compiled:
+// bench/lib/processes.ts)
 import cluster from "node:cluster";
 import http from "node:http";
 import { setupMaster, setupWorker } from "@socket.io/sticky";

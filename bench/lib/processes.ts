@@ -1,12 +1,14 @@
 // The processes a benchmark run needs: a private redis-server (so the run neither hears nor
 // disturbs other servers on the machine's Redis: the Socket.IO adapter's channels are global),
-// the real server (`src/main.ts`: the cluster primary, its front door and 2 workers) and the
-// bare-stack baseline (bench/baseline/server.ts), plus the RSS of a process tree.
+// the real server as production runs it (the compiled `dist/src/main.js`: the cluster primary, its
+// front door and 2 workers) and the bare-stack baseline (bench/baseline/server.ts, compiled the
+// same way, so neither side pays for a TypeScript loader), plus the RSS of a process tree.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { entry } from "../../test/support/server.js";
 import { TEST_JWT_SECRET } from "../../test/support/tokens.js";
 import { sleep } from "./stats.js";
 
@@ -83,7 +85,8 @@ async function waitHttp(url: string, proc: Proc, timeoutMs: number): Promise<voi
     } catch {
       /* not listening yet */
     }
-    await sleep(200);
+    // Short: the footprint scenario times start-up with this.
+    await sleep(50);
   }
   throw new Error(`${proc.name} not ready within ${timeoutMs} ms:\n${proc.output()}`);
 }
@@ -113,9 +116,8 @@ function nodeFlags(extra: string[] = []): string[] {
   return [...(dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), ...extra];
 }
 
-/** Node flags that let `collectGarbage` run a full GC in every process of the tree (after
- *  `--import tsx`, which loads the hook). */
-export const GC_FLAGS = ["--expose-gc", "--import", path.join(ROOT, "bench/lib/gc-on-signal.ts")];
+/** Node flags that let `collectGarbage` run a full GC in every process of the tree. */
+export const GC_FLAGS = ["--expose-gc", "--require", path.join(ROOT, "bench/lib/gc-on-signal.cjs")];
 
 /** Asks every process of the tree for a full GC (see gc-on-signal.ts). */
 export function collectGarbage(pid: number): void {
@@ -147,17 +149,25 @@ export async function startCity(opts: { databaseUrl: string; redisUrl: string; e
     ...opts.env,
   };
   // The workers inherit the primary's execArgv, so --cpu-prof reaches them too.
-  const proc = launch("city", process.execPath, ["--import", "tsx", ...nodeFlags(opts.nodeFlags), "src/main.ts"], env);
+  const proc = launch("city", process.execPath, [...nodeFlags(opts.nodeFlags), entry("main")], env);
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/readyz`, proc, 120_000);
   return { ...proc, url, port };
+}
+
+/** bench/baseline/server.ts compiled to JavaScript (one file; its packages stay imports). */
+async function compiledBaseline(): Promise<string> {
+  const outfile = path.join(ROOT, "bench/results/baseline/server.js");
+  const esbuild = await import("esbuild");
+  await esbuild.build({ entryPoints: [path.join(ROOT, "bench/baseline/server.ts")], outfile, platform: "node", format: "esm", target: "node20", logLevel: "warning" });
+  return outfile;
 }
 
 /** The bare stack: cluster + @socket.io/sticky + Socket.IO + Redis adapter + ws; no auth, no database. */
 export async function startBaseline(opts: { redisUrl: string; nodeFlags?: string[] }): Promise<HttpTarget> {
   const port = await freePort();
   const env = { PORT: String(port), REDIS_URL: opts.redisUrl, WEB_CONCURRENCY: "2" };
-  const proc = launch("baseline", process.execPath, ["--import", "tsx", ...nodeFlags(opts.nodeFlags), "bench/baseline/server.ts"], env);
+  const proc = launch("baseline", process.execPath, [...nodeFlags(opts.nodeFlags), await compiledBaseline()], env);
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/healthz`, proc, 60_000);
   return { ...proc, url, port };

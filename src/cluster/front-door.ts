@@ -5,7 +5,9 @@ import cluster, { type Worker } from "node:cluster";
 import http from "node:http";
 import type { Socket } from "node:net";
 import { setupMaster } from "@socket.io/sticky";
-import { CONNECTION, type ConnectionMessage } from "./messages.js";
+import { errorResponse } from "./error-response.js";
+import { sendToWorker } from "./messages.js";
+import { hasHandle } from "./node-internals.js";
 import { sniffRequest } from "./sniff-request.js";
 
 export type Log = (level: "info" | "warn" | "error", msg: string, extra?: object) => void;
@@ -20,7 +22,8 @@ export interface FrontDoor {
 /** How often to forget sockets sticky handed to a worker (they never emit 'close' here). */
 const SWEEP_INTERVAL_MS = 30_000;
 
-const UNAVAILABLE = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+/** No worker is ready (all starting, restarting or stopping): the contract's 503, not a reset. */
+const UNAVAILABLE = errorResponse("unavailable", "The server is starting or restarting; try again in a moment", { "Retry-After": "1" });
 
 export function createFrontDoor(pickWorker: () => Worker | undefined, log: Log): FrontDoor {
   const sticky = stickyRouter();
@@ -32,9 +35,7 @@ export function createFrontDoor(pickWorker: () => Worker | undefined, log: Log):
       socket.end(UNAVAILABLE, () => socket.destroy());
       return;
     }
-    const message: ConnectionMessage = { cmd: CONNECTION, head };
-    // keepOpen: false closes the primary's copy of the handle once it is sent.
-    worker.send(message, socket, { keepOpen: false }, (err) => {
+    sendToWorker(worker, { cmd: "city:connection", head }, socket, (err) => {
       if (err) {
         log("warn", "front door: handing a connection to a worker failed", { worker: worker.id, err: err.message });
         socket.destroy();
@@ -102,9 +103,4 @@ function stickyRouter(): StickyRouter {
       for (const { event, listener } of added) cluster.off(event, listener as (...args: unknown[]) => void);
     },
   };
-}
-
-/** A socket whose handle was sent to a worker has none left in the primary. */
-function hasHandle(socket: Socket): boolean {
-  return Boolean((socket as unknown as { _handle?: unknown })._handle);
 }

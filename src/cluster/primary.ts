@@ -1,11 +1,14 @@
 // The API cluster's primary process: listens on the public port, forks the workers, and lets the
 // front door decide per connection whether it needs Socket.IO stickiness or can go whole to any
-// worker. Workers never listen themselves.
+// worker; relays /metrics collections between workers. Workers never listen themselves. The
+// primary loads no app code (no Koa, Prisma, BullMQ or Socket.IO server): it is a router.
 import cluster, { type Worker } from "node:cluster";
 import net, { type AddressInfo } from "node:net";
 import path from "node:path";
 import { createFrontDoor, type Log } from "./front-door.js";
 import { ENV_FRONT_DOOR_HOST, ENV_FRONT_DOOR_PORT } from "./messages.js";
+import { serveMetricsRelay } from "./metrics-relay.js";
+import { checkNodeInternals } from "./node-internals.js";
 import { WorkerPool } from "./worker-pool.js";
 
 export interface PrimaryOptions {
@@ -17,6 +20,8 @@ export interface PrimaryOptions {
   workerScript: string;
   /** Extra env for workers. */
   env?: Record<string, string>;
+  /** Settles once the database is migrated; workers that ask wait for it (see WorkerPool). */
+  database?: Promise<unknown>;
   /** How long close() lets workers shut down gracefully before SIGKILL. Default 10000. */
   shutdownTimeoutMs?: number;
   log?: (level: "info" | "warn" | "error", msg: string, extra?: object) => void;
@@ -26,6 +31,8 @@ export interface Primary {
   readonly port: number;
   /** True once the worker said it is ready, until it exits: a starting one is not yet. */
   isServing(worker: Worker): boolean;
+  /** Readiness of every worker goes false (SHUTDOWN_DELAY_MS); close() follows. */
+  announceDraining(): void;
   close(): Promise<void>;
 }
 
@@ -41,6 +48,8 @@ export async function startPrimary(opts: PrimaryOptions): Promise<Primary> {
   if (!path.isAbsolute(opts.workerScript)) throw new Error(`workerScript must be absolute: ${opts.workerScript}`);
   const log = opts.log ?? stderrLog;
   const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  const internals = await checkNodeInternals();
+  if (internals) throw new Error(internals);
 
   // The pool needs the real port (workers re-route through it) and the front door needs the pool.
   let pool: WorkerPool | undefined;
@@ -61,8 +70,10 @@ export async function startPrimary(opts: PrimaryOptions): Promise<Primary> {
     workerScript: opts.workerScript,
     env: { ...opts.env, [ENV_FRONT_DOOR_HOST]: reachableHost(opts.host), [ENV_FRONT_DOOR_PORT]: String(port) },
     log,
+    database: opts.database,
   });
   const workers = pool;
+  const stopRelay = serveMetricsRelay((worker) => workers.isServing(worker));
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -71,6 +82,7 @@ export async function startPrimary(opts: PrimaryOptions): Promise<Primary> {
       await workers.shutdown(shutdownTimeoutMs);
       // After the workers: requests sticky relays for them may finish during their graceful shutdown.
       frontDoor.close();
+      stopRelay();
     })());
 
   try {
@@ -79,10 +91,11 @@ export async function startPrimary(opts: PrimaryOptions): Promise<Primary> {
     server.close();
     await workers.shutdown(0);
     frontDoor.close();
+    stopRelay();
     throw err;
   }
   log("info", "cluster primary ready", { port, workers: opts.workers });
-  return { port, isServing: (worker) => workers.isServing(worker), close };
+  return { port, isServing: (worker) => workers.isServing(worker), announceDraining: () => workers.broadcast({ cmd: "city:draining" }), close };
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<void> {

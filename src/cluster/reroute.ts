@@ -8,6 +8,7 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Server as IoServer } from "socket.io";
 import { ENV_FRONT_DOOR_HOST, ENV_FRONT_DOOR_PORT, REROUTED_HEADER } from "./messages.js";
+import { engineClients } from "./node-internals.js";
 
 export interface FrontDoorAddress {
   host: string;
@@ -63,9 +64,4 @@ function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) if (!HOP_BY_HOP.has(name)) out[name] = value;
   return out;
-}
-
-/** engine.io keeps its sessions in `clients`, typed protected; read-only use here. */
-function engineClients(io: IoServer): Record<string, unknown> {
-  return (io.engine as unknown as { clients: Record<string, unknown> }).clients;
 }

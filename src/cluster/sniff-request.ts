@@ -1,7 +1,8 @@
 // Reads the first bytes of a new connection in the primary, just enough to route it, then stops
 // reading so that no byte is consumed that the worker taking over the connection would need.
 import type { Socket } from "node:net";
-import { rawErrorResponse } from "../http/raw-error.js";
+import { errorResponse } from "./error-response.js";
+import { stopReading } from "./node-internals.js";
 import { MAX_HEAD_BYTES, MAX_REQUEST_LINE_BYTES, headComplete, needsSticky, requestTarget } from "./request-head.js";
 
 /**
@@ -39,12 +40,12 @@ export function sniffRequest(socket: Socket, done: (sniffed: Sniffed) => void): 
     const target = requestTarget(bytes);
     // Too long: a clear JSON answer rather than a reset the client cannot explain.
     if (target === undefined) {
-      if (bytes.length > MAX_REQUEST_LINE_BYTES) refuse(rawErrorResponse("uri_too_long", `The request line is over ${MAX_REQUEST_LINE_BYTES} bytes`));
+      if (bytes.length > MAX_REQUEST_LINE_BYTES) refuse(errorResponse("uri_too_long", `The request line is over ${MAX_REQUEST_LINE_BYTES} bytes`));
       return;
     }
     const sticky = needsSticky(target);
     if (sticky && !headComplete(bytes)) {
-      if (bytes.length > MAX_HEAD_BYTES) refuse(rawErrorResponse("headers_too_large", `The request head is over ${MAX_HEAD_BYTES} bytes`));
+      if (bytes.length > MAX_HEAD_BYTES) refuse(errorResponse("headers_too_large", `The request head is over ${MAX_HEAD_BYTES} bytes`));
       return;
     }
     stop();
@@ -62,24 +63,4 @@ export function sniffRequest(socket: Socket, done: (sniffed: Sniffed) => void): 
   socket.on("error", () => socket.destroy());
   socket.on("close", stop);
   socket.on("data", onData);
-}
-
-interface StreamHandle {
-  reading?: boolean;
-  readStop?: () => number;
-}
-
-/**
- * socket.pause() only stops emitting: the handle keeps reading into the JS buffer, and whatever it
- * read would be lost when the handle moves to a worker (the body of a POST usually arrives right
- * behind its head). Stopping the handle itself is what net.Socket#pause does in its `onread` mode;
- * net.Socket#_read restarts it on resume(), which the sticky path relies on.
- */
-export function stopReading(socket: Socket): void {
-  socket.pause();
-  const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
-  if (handle?.reading && handle.readStop) {
-    handle.reading = false;
-    handle.readStop();
-  }
 }

@@ -2,14 +2,20 @@
 // in the same slot when they die unexpectedly, and stopped gracefully on shutdown.
 import cluster, { type Worker } from "node:cluster";
 import type { Log } from "./front-door.js";
-import { ENV_WORKER_ID, READY, SHUTDOWN, STOPPING, cmdOf, type ShutdownMessage } from "./messages.js";
-import { closeStrandedHandles } from "./stranded-handles.js";
+import { ENV_WORKER_ID, onWorkerMessage, sendToWorker, type PrimaryMessage } from "./messages.js";
+import { checkChildProcessInternals, closeStrandedHandles } from "./node-internals.js";
 
 export interface WorkerPoolOptions {
   size: number;
   workerScript: string;
   env: Record<string, string>;
   log: Log;
+  /**
+   * Settles once the database is migrated. Workers load their code meanwhile and ask
+   * (`city:await-database`) before they build their app, so loading and migrating overlap.
+   * Without it they are answered at once.
+   */
+  database?: Promise<unknown>;
 }
 
 interface Slot {
@@ -31,9 +37,22 @@ export class WorkerPool {
   private stopping = false;
   private starting?: { resolve: () => void; reject: (err: Error) => void };
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly unsubscribe: (() => void)[];
+  private internalsChecked = false;
 
   constructor(private readonly opts: WorkerPoolOptions) {
     this.slots = Array.from({ length: opts.size }, (_, i) => ({ id: i + 1, ready: false, forkedAt: 0 }));
+    this.unsubscribe = [
+      onWorkerMessage("city:ready", (worker) => this.onReady(worker)),
+      onWorkerMessage("city:stopping", (worker) => {
+        const slot = this.slotOf(worker);
+        if (slot) slot.stopping = true;
+      }),
+      onWorkerMessage("city:await-database", (worker) => {
+        // A failed migration stops the whole start-up (main.ts); the worker then just waits.
+        (opts.database ?? Promise.resolve()).then(() => sendToWorker(worker, { cmd: "city:database-ready" }), () => {});
+      }),
+    ];
   }
 
   /** Forks every slot; resolves once all are ready, rejects if one dies before it is. */
@@ -62,6 +81,11 @@ export class WorkerPool {
     return this.slots.some((s) => s.worker === worker && s.ready);
   }
 
+  /** Sends to every live, connected worker (e.g. `city:draining`). */
+  broadcast(message: PrimaryMessage): void {
+    for (const slot of this.slots) if (slot.worker) sendToWorker(slot.worker, message);
+  }
+
   /** Asks every worker to shut down, SIGKILLs those still alive after timeoutMs, waits for all exits. */
   async shutdown(timeoutMs: number): Promise<void> {
     this.stopping = true;
@@ -69,9 +93,8 @@ export class WorkerPool {
     this.timers.clear();
     const live = this.slots.flatMap((s) => (s.worker && !s.worker.isDead() ? [s.worker] : []));
     const exits = live.map((worker) => new Promise<void>((resolve) => worker.once("exit", () => resolve())));
-    const message: ShutdownMessage = { cmd: SHUTDOWN };
     for (const worker of live) {
-      if (worker.isConnected()) worker.send(message, () => {});
+      if (worker.isConnected()) sendToWorker(worker, { cmd: "city:shutdown" });
       else worker.process.kill("SIGTERM");
     }
     const force = setTimeout(() => {
@@ -83,6 +106,22 @@ export class WorkerPool {
     }, timeoutMs);
     await Promise.all(exits);
     clearTimeout(force);
+    for (const off of this.unsubscribe) off();
+  }
+
+  private slotOf(worker: Worker): Slot | undefined {
+    return this.slots.find((s) => s.worker === worker);
+  }
+
+  private onReady(worker: Worker): void {
+    const slot = this.slotOf(worker);
+    if (!slot) return;
+    slot.ready = true;
+    this.opts.log("info", "worker ready", { slot: slot.id, pid: worker.process.pid });
+    if (this.starting && this.slots.every((s) => s.ready)) {
+      this.starting.resolve();
+      this.starting = undefined;
+    }
   }
 
   private fork(slot: Slot): void {
@@ -94,16 +133,14 @@ export class WorkerPool {
     slot.ready = false;
     slot.stopping = false;
     slot.forkedAt = Date.now();
-    worker.on("message", (message: unknown) => {
-      if (cmdOf(message) === STOPPING && slot.worker === worker) slot.stopping = true;
-      if (cmdOf(message) !== READY || slot.worker !== worker) return;
-      slot.ready = true;
-      this.opts.log("info", "worker ready", { slot: slot.id, pid: worker.process.pid });
-      if (this.starting && this.slots.every((s) => s.ready)) {
-        this.starting.resolve();
+    if (!this.internalsChecked) {
+      this.internalsChecked = true;
+      const problem = checkChildProcessInternals(worker);
+      if (problem && this.starting) {
+        this.starting.reject(new Error(problem));
         this.starting = undefined;
       }
-    });
+    }
     // An IPC write to a dying worker errors here; its 'exit' follows and is what we act on.
     worker.on("error", (err) => this.opts.log("warn", "worker error", { slot: slot.id, err: err.message }));
     worker.on("exit", (code, signal) => this.onExit(slot, worker, code, signal));

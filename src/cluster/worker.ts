@@ -7,17 +7,35 @@ import type { IncomingMessage, RequestListener, Server as HttpServer, ServerResp
 import { setupWorker } from "@socket.io/sticky";
 import type { Server as IoServer } from "socket.io";
 import { answerClientErrors } from "../http/raw-error.js";
-import { CONNECTION, READY, SHUTDOWN, STOPPING, cmdOf, type ConnectionMessage, type ReadyMessage } from "./messages.js";
+import { onPrimaryMessage, sendToPrimary } from "./messages.js";
+import { checkEngineInternals, trackConnections } from "./node-internals.js";
 import { frontDoorFromEnv, isMisrouted, reroute } from "./reroute.js";
+
+let database: Promise<void> | undefined;
+
+/**
+ * Resolves once the primary has prepared the database. Ask after building the app and before
+ * serving: the primary prepares it while its workers load, so start-up pays for the longer of the
+ * two, not both.
+ */
+export function awaitDatabase(): Promise<void> {
+  if (!cluster.isWorker) throw new Error("awaitDatabase must run in a cluster worker");
+  return (database ??= new Promise<void>((resolve) => {
+    onPrimaryMessage("city:database-ready", () => resolve());
+    sendToPrimary({ cmd: "city:await-database" });
+  }));
+}
 
 /**
  * Call last, once `server` has its request handler and `io` (if any) is attached to it: the
  * request listeners present now are the ones wrapped. Tells the primary the worker is ready.
+ * `onDraining` is called when the primary announces a drain (SHUTDOWN_DELAY_MS) ahead of shutdown.
  */
-export function serveFromPrimary(server: HttpServer, onShutdown: () => Promise<void>, io?: IoServer): void {
-  const send = process.send?.bind(process);
-  if (!cluster.isWorker || !send) throw new Error("serveFromPrimary must run in a cluster worker");
+export function serveFromPrimary(server: HttpServer, onShutdown: () => Promise<void>, io?: IoServer, onDraining?: () => void): void {
+  if (!cluster.isWorker || !process.send) throw new Error("serveFromPrimary must run in a cluster worker");
   if (io && io.httpServer !== server) throw new Error("io must be attached to the server given");
+  const engineProblem = io && checkEngineInternals(io);
+  if (engineProblem) throw new Error(engineProblem);
 
   trackConnections(server);
   answerClientErrors(server);
@@ -29,7 +47,7 @@ export function serveFromPrimary(server: HttpServer, onShutdown: () => Promise<v
     if (stopping) return;
     stopping = true;
     // Connections the primary would still hand over could not be served for long.
-    send({ cmd: STOPPING }, undefined, {}, () => {});
+    sendToPrimary({ cmd: "city:stopping" });
     try {
       await onShutdown();
       process.exit(0);
@@ -38,19 +56,16 @@ export function serveFromPrimary(server: HttpServer, onShutdown: () => Promise<v
       process.exit(1);
     }
   };
-  process.on("message", (message: unknown, handle: unknown) => {
-    const cmd = cmdOf(message);
-    if (cmd === CONNECTION) acceptWhole(server, handle, (message as ConnectionMessage).head);
-    else if (cmd === SHUTDOWN) void shutdown();
-  });
+  onPrimaryMessage("city:connection", ({ head }, handle) => acceptWhole(server, handle, head));
+  onPrimaryMessage("city:shutdown", () => void shutdown());
+  onPrimaryMessage("city:draining", () => onDraining?.());
   // The primary is gone (crashed or killed): do not linger as an orphan holding connections.
   process.on("disconnect", () => void shutdown());
   // Ctrl-C signals the whole process group, and a supervisor may signal a worker directly: shut
   // down gracefully rather than drop connections (the primary, if it is not stopping, replaces us).
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void shutdown());
 
-  const ready: ReadyMessage = { cmd: READY };
-  send(ready);
+  sendToPrimary({ cmd: "city:ready" });
 }
 
 function acceptWhole(server: HttpServer, handle: unknown, head: Uint8Array): void {
@@ -59,17 +74,6 @@ function acceptWhole(server: HttpServer, handle: unknown, head: Uint8Array): voi
   server.emit("connection", handle);
   handle.unshift(Buffer.isBuffer(head) ? head : Buffer.from(head));
   handle.resume();
-}
-
-/**
- * Node starts tracking a server's connections on 'listening', which never happens here; without it
- * closeIdleConnections()/closeAllConnections() do nothing and headersTimeout/requestTimeout are not
- * enforced. Run Node's own set-up, which it registered as a 'listening' listener.
- */
-function trackConnections(server: HttpServer): void {
-  for (const listener of server.listeners("listening")) {
-    if (listener.name === "setupConnectionsTracking") (listener as (this: HttpServer) => void).call(server);
-  }
 }
 
 /**

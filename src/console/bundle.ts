@@ -8,8 +8,9 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { PACKAGE_ROOT } from "../config/package-root.js";
 
-export const ROOT = path.resolve(import.meta.dirname, "../..");
+export const ROOT = PACKAGE_ROOT;
 export const CONSOLE_SRC = path.join(ROOT, "console");
 export const CONSOLE_OUT = path.join(ROOT, "dist", "console");
 
@@ -88,8 +89,14 @@ export async function ensureConsoleBundle(opts: BundleOptions = {}): Promise<Con
     const fresh = await readFresh(outDir, fp);
     if (fresh) return fresh;
   }
-  // esbuild is needed only when the bundle is missing or stale (it comes with tsx in any case).
-  const esbuild = await import("esbuild");
+  // esbuild (a development dependency) is needed only when the bundle is missing or stale. A
+  // production install has no esbuild and never builds: it serves what `npm run build` made.
+  const esbuild = await import("esbuild").catch(() => undefined);
+  if (!esbuild) {
+    const built = await readFresh(outDir, undefined);
+    if (built) return built;
+    throw new Error(`esbuild is not installed and there is no built bundle in ${outDir}: run \`npm run build\``);
+  }
   const result = await esbuild.build({
     entryPoints: [path.join(srcDir, "src", "main.ts")],
     bundle: true,

@@ -1,5 +1,5 @@
 // Runs the stand-in Agents Core on its own: PORT (default 7002), HOST, and NATS_URL (optional;
-// when set it also answers on `agents.invoke`).  node --import tsx src/dev/agents-core-standin-main.ts
+// when set it also answers on `agents.invoke`).  node dist/src/dev/agents-core-standin-main.js
 import { startAgentsCoreStandin } from "./agents-core-standin.js";
 
 const port = Number(process.env.PORT ?? 7002);

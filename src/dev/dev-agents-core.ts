@@ -7,7 +7,7 @@
 // The caller logs `note`, which says which of these was chosen.
 import http from "node:http";
 import type { Config } from "../config/config.js";
-import { startAgentsCoreStandin, type AgentsCoreStandin } from "./agents-core-standin.js";
+import type { AgentsCoreStandin } from "./agents-core-standin.js";
 
 export interface DevAgentsCore {
   /** Agents Core's base URL to use. */
@@ -68,6 +68,9 @@ export async function resolveDevAgentsCore(defaultUrl: string, opts: DevAgentsCo
       close: async () => {},
     };
   }
+  // Loaded only when it is started: the job process imports this module in every environment, and
+  // the stand-in (with NATS and the Second Me context parser) is development-only code.
+  const { startAgentsCoreStandin } = await import("./agents-core-standin.js");
   const host = target.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
   const port = Number(target.port || 80);
   let standin: AgentsCoreStandin;

@@ -9,6 +9,7 @@ import { io as connectIo, type Socket as IoSocket } from "socket.io-client";
 import WebSocket from "ws";
 import { startPrimary, type Primary } from "../../src/cluster/primary.js";
 import { needsSticky, requestTarget } from "../../src/cluster/request-head.js";
+import { TESTED_NODE, checkChildProcessInternals, checkNodeInternals } from "../../src/cluster/node-internals.js";
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/front-door-worker.ts");
 const REDIS_KEY = `city-front-door-test-${process.pid}-${Date.now()}`;
@@ -114,6 +115,19 @@ describe("cluster front door: request routing rules", () => {
     expect(needsSticky("/socket.io/?EIO=4&transport=websocket")).to.equal(false);
     expect(needsSticky("/api/rooms?sid=abc")).to.equal(false);
     expect(needsSticky("/ws/echo")).to.equal(false);
+  });
+});
+
+describe("cluster front door: Node's private internals", () => {
+  it("are all where the front door expects them on this Node", async () => {
+    expect(await checkNodeInternals()).to.equal(undefined);
+  });
+
+  it("stop start-up with one line naming what changed when they move", () => {
+    const worker = { process: {} } as unknown as Parameters<typeof checkChildProcessInternals>[0];
+    const line = checkChildProcessInternals(worker);
+    expect(line).to.be.a("string").and.not.include("\n");
+    expect(line).to.include(process.version).and.include("_handleQueue").and.include(TESTED_NODE);
   });
 });
 
@@ -358,5 +372,45 @@ describe("cluster front door: primary with 2 workers", function () {
       raw?.terminate();
       agent.destroy();
     }
+  });
+});
+
+describe("cluster front door: no worker ready", function () {
+  this.timeout(30_000);
+  let primary: Primary | undefined;
+  after(async () => {
+    await primary?.close();
+  });
+
+  it("answers 503 with the contract's JSON error, then serves again once a worker is back", async () => {
+    primary = await startPrimary({
+      port: 0,
+      host: "127.0.0.1",
+      workers: 1,
+      workerScript: FIXTURE,
+      env: { CITY_FIXTURE_REDIS_KEY: `${REDIS_KEY}-503`, CITY_FIXTURE_REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379" },
+      shutdownTimeoutMs: 5_000,
+      log: quiet,
+    });
+    const port = primary.port;
+    const { pid } = await hello(port);
+    process.kill(pid, "SIGKILL");
+    // Until the primary has seen the exit a request may still go to the dying worker (and fail);
+    // from then until the replacement is ready, the front door answers itself.
+    const refused = await until("the front door's own 503", async () => {
+      const reply = await request(port, "GET", "/hello");
+      return reply.status === 503 ? reply : undefined;
+    });
+    expect(refused.headers["content-type"]).to.equal("application/json");
+    expect(refused.headers["retry-after"]).to.equal("1");
+    const body = JSON.parse(refused.body) as { error: { code: string; message: string }; message: string };
+    expect(body.error.code).to.equal("unavailable");
+    expect(body.error.message).to.be.a("string").and.not.equal("");
+    expect(body.message, "the message also at the top level (CONTRACT §11)").to.equal(body.error.message);
+    const back = await until("the replacement", async () => {
+      const reply = await hello(port);
+      return reply.pid !== undefined && reply.pid !== pid ? reply : undefined;
+    });
+    expect(back.worker).to.equal("1");
   });
 });

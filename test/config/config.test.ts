@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { dropKeys } from "../support/redis-keys.js";
+import { entry, runToExit } from "../support/server.js";
 import { ConfigError, DEV_JWT_SECRET, loadConfig, withAgentsUrl } from "../../src/config/config.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -232,30 +233,12 @@ describe("config", () => {
   });
 
   describe("the entry point", () => {
-    function run(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-      return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-          cwd: ROOT,
-          env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        child.on("error", reject);
-        child.on("close", (code) => {
-          clearTimeout(timer);
-          resolve({ code, stdout, stderr });
-        });
-      });
-    }
+    const run = (env: Record<string, string>) => runToExit(process.execPath, [entry("main")], env);
 
     it("the job workers start in production with AGENTS_CORE_URL unset, on http://127.0.0.1:7002, and stop with exit 0", async function () {
       this.timeout(90_000);
       const prefix = `city:test:cfg${process.pid}${Math.random().toString(36).slice(2, 8)}:bull`;
-      const child = spawn(process.execPath, ["--import", "tsx", "workers/main.ts"], {
+      const child = spawn(process.execPath, [entry("jobs")], {
         cwd: ROOT,
         env: {
           PATH: process.env.PATH ?? "",

@@ -1,7 +1,6 @@
 // The offline migration runner (issue 2, CONTRACT §4): records history exactly as Prisma does,
 // is a no-op the second time, applies each migration once under concurrency, refuses an applied
 // file that changed, and works as `npm run db:migrate`.
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { appendFile, cp, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -10,8 +9,8 @@ import { expect } from "chai";
 import pg from "pg";
 import { DEFAULT_MIGRATIONS_DIR, MigrationError, migrate } from "../../src/infra/db/migrate.js";
 import { createTestDatabase } from "../support/database.js";
+import { entry, runToExit } from "../support/server.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 
@@ -190,19 +189,7 @@ describe("db: migrations", function () {
 
   it("works as `npm run db:migrate` with DATABASE_URL, and a second run reports nothing pending", async () => {
     const db = await fresh();
-    const run = () =>
-      new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-        const child = spawn("npm", ["run", "--silent", "db:migrate"], {
-          cwd: ROOT,
-          env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", DATABASE_URL: db.url },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let out = "";
-        child.stdout.on("data", (d) => (out += d));
-        child.stderr.on("data", (d) => (out += d));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, out }));
-      });
+    const run = () => runToExit("npm", ["run", "--silent", "db:migrate"], { DATABASE_URL: db.url });
     const files = await migrationFiles();
     const first = await run();
     expect(first.code, first.out).to.equal(0);
@@ -214,15 +201,7 @@ describe("db: migrations", function () {
   });
 
   it("exits non-zero with a clear line when the database cannot be reached", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/infra/db/migrate-cli.ts"], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", DATABASE_URL: "postgresql://postgres@127.0.0.1:1/nowhere" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    const { code, out } = await runToExit(process.execPath, [entry("migrate")], { DATABASE_URL: "postgresql://postgres@127.0.0.1:1/nowhere" });
     expect(code).to.not.equal(0);
     expect(out).to.match(/^db:migrate: /m);
   });

@@ -140,13 +140,13 @@ export async function privatePostgres(): Promise<PrivatePostgres> {
   };
 }
 
-/** Children of the server process that are API workers (src/worker.ts), by slot. */
+/** Children of the server process that are API workers (dist/src/worker.js), by slot. */
 export async function workerPids(serverPid: number): Promise<Map<string, number>> {
   const out = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(serverPid)], { encoding: "utf8" });
   const map = new Map<string, number>();
   for (const line of out.split("\n")) {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
-    if (!m || !m[2]!.includes("src/worker.ts")) continue;
+    if (!m || !/src\/worker\.[jt]s/.test(m[2]!)) continue;
     const pid = Number(m[1]);
     const env = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "");
     const slot = /(?:^|\0)CITY_WORKER_ID=(\d+)/.exec(env)?.[1];

@@ -2,10 +2,10 @@
 // work on this machine with pm2 from npm, in production mode, against the run's test database.
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort, testEnv, waitForWorkers } from "../support/server.js";
+import { ensureBuilt, freePort, testEnv, waitForWorkers } from "../support/server.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const PM2 = path.join(ROOT, "node_modules/pm2/bin/pm2");
@@ -37,6 +37,7 @@ describe("ops: pm2 ecosystem", function () {
   };
 
   before(async () => {
+    ensureBuilt();
     home = mkdtempSync(path.join(os.tmpdir(), "city-pm2-"));
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
@@ -66,6 +67,11 @@ describe("ops: pm2 ecosystem", function () {
     const first = apps();
     expect(first.map((a) => a.name).sort()).to.deep.equal(["city-api", "city-jobs"]);
     expect(first.every((a) => a.status === "online")).to.equal(true);
+    // The compiled build, as the image runs it: no TypeScript loader in either app.
+    const command = (name: string) => readFileSync(`/proc/${first.find((a) => a.name === name)!.pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    expect(command("city-api")).to.match(/ dist\/src\/main\.js$/);
+    expect(command("city-jobs")).to.match(/ dist\/workers\/main\.js$/);
+    expect(command("city-api") + command("city-jobs")).to.not.include("tsx");
     const rooms = (await (await fetch(`${url}/city/rooms`)).json()) as { slug: string }[];
     expect(rooms.map((r) => r.slug)).to.include.members(["general", "welcome", "builders"]);
     // Its own cluster: two different workers answer fresh connections (WEB_CONCURRENCY=2).

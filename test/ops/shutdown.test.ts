@@ -41,7 +41,7 @@ function workerPid(primaryPid: number, slot: string): number {
       const ppid = Number(readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
       if (ppid !== primaryPid) continue;
       const env = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
-      if (env.includes(`CITY_WORKER_ID=${slot}`) && readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("worker.ts")) return Number(entry);
+      if (env.includes(`CITY_WORKER_ID=${slot}`) && /src\/worker\.[jt]s/.test(readFileSync(`/proc/${entry}/cmdline`, "utf8"))) return Number(entry);
     } catch {
       /* gone meanwhile */
     }

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { DEV_JWT_SECRET } from "../../src/config/config.js";
 import { until } from "../support/clients.js";
-import { freePort } from "../support/server.js";
+import { entry, freePort } from "../support/server.js";
 import { auth, userToken } from "../support/tokens.js";
 import { dropKeys } from "./support.js";
 
@@ -30,9 +30,9 @@ interface Started {
   output(): string;
 }
 
-/** `node --import tsx src/main.ts` as `npm start` runs it; resolves once the where-to-connect block is out. */
+/** The compiled entry as `npm start` runs it; resolves once the where-to-connect block is out. */
 async function startMain(env: NodeJS.ProcessEnv, port: number, opts: { ownGroup?: boolean } = {}): Promise<Started> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: opts.ownGroup });
+  const child = spawn(process.execPath, [entry("main")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: opts.ownGroup });
   let out = "";
   child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
   child.stderr!.on("data", (b: Buffer) => (out += b.toString()));

@@ -1,7 +1,8 @@
-// Starts the real server for a test file: `src/main.ts` as a child process, i.e. the cluster
-// primary with its front door and WEB_CONCURRENCY (2) workers, on a free port, against the run's
-// test database and the machine's Redis. Returns its base URL.
-import { spawn, type ChildProcess } from "node:child_process";
+// Starts the real server for a test file as production runs it: the compiled `dist/src/main.js` as
+// a child process, i.e. the cluster primary with its front door and WEB_CONCURRENCY (2) workers, on
+// a free port, against the run's test database and TEST_REDIS_URL (else the machine's Redis).
+// Returns its base URL. The build is brought up to date once per test run (scripts/build.mjs).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
@@ -18,6 +19,61 @@ export interface TestServer {
 }
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
+
+/** The compiled entry points, as production (npm start, pm2, the image) runs them. */
+const ENTRIES = {
+  /** The API cluster primary (with the job process unless CITY_JOBS=off): what `npm start` runs. */
+  main: "dist/src/main.js",
+  /** The BullMQ job process on its own (pm2's city-jobs). */
+  jobs: "dist/workers/main.js",
+  migrate: "dist/src/infra/db/migrate-cli.js",
+  checkConfig: "dist/src/config/check-config-cli.js",
+} as const;
+
+let built = false;
+
+/** Builds dist/ when a source is newer than it (about 1 s; 0.1 s to find it fresh), once per run. */
+export function ensureBuilt(): void {
+  if (built) return;
+  const r = spawnSync(process.execPath, ["scripts/build.mjs", "--if-stale"], { cwd: ROOT, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`the build failed:\n${r.stdout}${r.stderr}`);
+  built = true;
+}
+
+/** The absolute path of a compiled entry point, built first if need be. */
+export function entry(name: keyof typeof ENTRIES): string {
+  ensureBuilt();
+  return path.join(ROOT, ENTRIES[name]);
+}
+
+export interface Exited {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout and stderr together, in arrival order. */
+  readonly out: string;
+}
+
+/**
+ * Runs a command in the repository with only `env` (plus PATH and HOME: nothing of the test
+ * runner's own settings) until it exits, SIGKILLed after `timeoutMs`.
+ */
+export function runToExit(command: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Exited> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let out = "";
+    child.stdout!.on("data", (d) => ((stdout += d), (out += d)));
+    child.stderr!.on("data", (d) => ((stderr += d), (out += d)));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, out });
+    });
+  });
+}
 
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
   const dbUrl = process.env.TEST_DATABASE_URL;
@@ -96,7 +152,7 @@ export async function waitForWorkers(url: string, count = 2, timeoutMs = 30_000,
 export async function startServer(extra: Record<string, string> = {}): Promise<TestServer> {
   const port = extra.PORT ? Number(extra.PORT) : await freePort();
   const env = { ...process.env, ...testEnv(extra), PORT: String(port) };
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [entry("main")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   const keep = (b: Buffer) => {
     log = (log + b.toString()).slice(-20_000);

@@ -2,11 +2,11 @@
 // database when it is unset), then exits.
 import { loadConfig } from "../../config/config.js";
 import { migrate } from "./migrate.js";
-import { startEmbeddedPostgres } from "./embedded-postgres.js";
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, console.error);
+  // Development only: the embedded PostgreSQL package is a dev dependency, loaded when used.
+  const embedded = config.databaseUrl ? undefined : await (await import("./embedded-postgres.js")).startEmbeddedPostgres(config.dataDir, console.error);
   try {
     const result = await migrate(config.databaseUrl ?? embedded!.url);
     const list = result.applied.length ? result.applied.join(", ") : "none pending";

@@ -5,6 +5,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
+import { PACKAGE_ROOT } from "../../config/package-root.js";
 
 /** The advisory lock key Prisma's schema engine takes on PostgreSQL; sharing it means our runner
  *  and `prisma migrate` never run at the same time. */
@@ -32,7 +33,7 @@ export interface MigrationFile {
   readonly checksum: string;
 }
 
-export const DEFAULT_MIGRATIONS_DIR = path.resolve(import.meta.dirname, "../../../prisma/migrations");
+export const DEFAULT_MIGRATIONS_DIR = path.join(PACKAGE_ROOT, "prisma/migrations");
 
 export async function readMigrations(dir: string): Promise<MigrationFile[]> {
   const entries = await readdir(dir, { withFileTypes: true });
