@@ -41,6 +41,7 @@ export interface Config {
     readonly attempts: number;
     /** First retry delay; doubles on each further retry. */
     readonly backoffMs: number;
+    readonly maxQueuedPerUser: number; // prompts of one user waiting or running; beyond, 429 (CONTRACT §13)
   };
   readonly queue: {
     /** BullMQ's own key prefix, so its keys never mix with ours (tests use one per run). */
@@ -233,6 +234,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: int(env, "SECONDME_CONCURRENCY", 16, 1, 1000),
       attempts: int(env, "SECONDME_ATTEMPTS", 3, 1, 20),
       backoffMs: int(env, "SECONDME_BACKOFF_MS", 500, 0, 600_000),
+      maxQueuedPerUser: int(env, "SECONDME_MAX_QUEUED_PER_USER", 5, 1, 10_000),
     },
     queue: {
       prefix: str(env, "BULLMQ_PREFIX") ?? "city:bull",

@@ -25,6 +25,11 @@ export interface SecondMeReplyPayload {
   readonly created_at: string;
 }
 
+/** The `secondme.reply` of a turn's reply (the worker and the API process both send it, never both for one turn). */
+export function replyPayload(requestId: string, r: { readonly replyId: string; readonly reply: string; readonly createdAt: string }): SecondMeReplyPayload {
+  return { request_id: requestId, message_id: r.replyId, reply: r.reply, response: r.reply, created_at: r.createdAt };
+}
+
 export interface UserEventPayloads {
   "secondme.status": SecondMeStatusPayload;
   "secondme.reply": SecondMeReplyPayload;
