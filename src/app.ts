@@ -24,7 +24,7 @@ import { createSecondMeService } from "./secondme/secondme-service.js";
 import { createSecondMeInvoker } from "./secondme/secondme-invoker.js";
 import { createRedisUserNotifier, subscribeUserNotifications } from "./secondme/user-notifier.js";
 import { createPresenceService } from "./presence/index.js";
-import { subscribeAgentReplies } from "./infra/agents-core/agents-reply-subscriber.js";
+import { startAgentRepliesConsumer } from "./infra/agents-core/agents-reply-consumer.js";
 import { createAgentReplyPoster } from "./rooms/agent-replies.js";
 import { createPresenceRouter } from "./http/routes/presence-routes.js";
 import { createSecondMeRouter } from "./http/routes/secondme-routes.js";
@@ -53,9 +53,9 @@ export interface AppOptions {
   readonly workerId?: string;
   readonly logger?: Logger;
   /**
-   * Whether this process posts agents' room replies from NATS `agents.reply` (CONTRACT §8, §9).
-   * One process per API cluster does (src/worker.ts: the worker in slot 1), so the replies of one
-   * room are stored in the order they were published. @defaultValue true
+   * Whether this process consumes agents' room replies from NATS `agents.reply` (CONTRACT §8, §9).
+   * Any number of processes may (JetStream keeps one order for all of them); one per API cluster
+   * does (src/worker.ts). @defaultValue true
    */
   readonly agentReplies?: boolean;
 }
@@ -152,22 +152,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     metrics: metrics.realtime,
   });
   metrics.setSources({ realtime: () => realtime.stats(), heartbeats: () => presence.stats().heartbeats });
-  // Agents' own room replies on NATS, posted here through the rooms service, so they reach every
-  // socket like any message. Only where opts.agentReplies says (one worker per cluster); in the
-  // deployment's queue group, so each reply is posted once. In the background, so a missing NATS
-  // neither delays nor stops start-up; it reconnects by itself.
-  let agentReplies: { close(): Promise<void> } | undefined;
-  if (opts.agentReplies ?? true) {
-    void subscribeAgentReplies({
-      natsUrl: config.agents.natsUrl,
-      queueGroup: config.agents.replyQueueGroup,
-      handler: createAgentReplyPoster(rooms, logger),
-      logger,
-    }).then(
-      (sub) => (agentReplies = sub),
-      (err: unknown) => logger.warn({ err: (err as Error).message }, "agents.reply: NATS unreachable; agents' room replies are off until restart"),
-    );
-  }
+  // Agents' own room replies, from JetStream (the deployment's durable consumer), posted here
+  // through the rooms service so they reach every socket like any message. In the background: a
+  // missing NATS neither delays nor stops start-up, and the consumer keeps trying until it answers.
+  const agentReplies =
+    (opts.agentReplies ?? true)
+      ? startAgentRepliesConsumer({
+          natsUrl: config.agents.natsUrl,
+          durable: config.agents.replyQueueGroup,
+          post: createAgentReplyPoster(rooms, logger),
+          logger,
+        })
+      : undefined;
   // Second Me progress and late replies reach the user's sockets held by this worker.
   const notifications = await subscribeUserNotifications(replySub, (n) =>
     realtime.pushToUserLocal(n.userId, { ...n.payload, event: n.event }),
