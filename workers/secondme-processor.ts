@@ -7,6 +7,7 @@ import type { Redis } from "ioredis";
 import { isUnavailable, toAppError } from "../src/core/errors.js";
 import type { Logger } from "../src/core/logger.js";
 import { AgentsCoreError } from "../src/infra/agents-core/agents-core-errors.js";
+import { patiently as retryWhileAway } from "../src/infra/patiently.js";
 import { publishReply, type Delivery } from "../src/infra/queue/reply-channel.js";
 import { secondMeJobData, type SecondMeJobData, type SecondMeOutcome } from "../src/infra/queue/secondme-job.js";
 import type { SecondMeTurn } from "../src/secondme/secondme-turn.js";
@@ -32,21 +33,9 @@ export interface SecondMeProcessorDeps {
 
 /** The result is kept until the caller's deadline and a minute more (a lost message is found). */
 const RESULT_GRACE_MS = 60_000;
-/** How long a finished turn keeps trying to hand its outcome over while Redis is away. */
+/** How long a finished turn keeps trying to hand its outcome over while Redis is away (a blip must not lose a reply). */
 const DELIVERY_PATIENCE_MS = 120_000;
-
-/** Runs `attempt` until it succeeds, retrying while Redis is away (a blip must not lose a reply). */
-async function patiently<T>(attempt: () => Promise<T>): Promise<T> {
-  const giveUpAt = Date.now() + DELIVERY_PATIENCE_MS;
-  for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (!isUnavailable(err) || Date.now() + wait > giveUpAt) throw err;
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-}
+const patiently = <T>(attempt: () => Promise<T>) => retryWhileAway(attempt, DELIVERY_PATIENCE_MS);
 
 export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<SecondMeJobData, SecondMeJobResult> {
   const jobLog = deps.logger.child({ module: "secondme-job" });

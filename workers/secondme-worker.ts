@@ -85,7 +85,18 @@ export async function startSecondMeWorker(config: Config, deps: SecondMeWorkerDe
     stalledInterval: lock.stalledIntervalMs,
     autorun: true,
   });
-  worker.on("error", trouble("secondme worker error"));
+  // A job whose record Redis lost (a restart without its data) cannot be finished by BullMQ; its
+  // turn ran and was delivered all the same. Said once per job, not once per BullMQ step.
+  const lost = new Set<string>();
+  const workerError = trouble("secondme worker error");
+  worker.on("error", (err) => {
+    const jobId = /^Missing (?:key|lock) for job (\S+?)\.? /.exec(err.message)?.[1];
+    if (!jobId) return workerError(err);
+    if (lost.has(jobId)) return;
+    if (lost.size > 1_000) lost.clear();
+    lost.add(jobId);
+    logger.warn({ jobId }, "a Second Me job's record is gone from Redis (restarted without its data?); its turn ran, BullMQ cannot finish it");
+  });
   try {
     await worker.waitUntilReady();
   } catch (err) {

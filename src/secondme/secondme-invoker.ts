@@ -17,6 +17,7 @@ import { decodeTime } from "ulid";
 import { AppError, ERRORS, isUnavailable, type ErrorCode } from "../core/errors.js";
 import { newId } from "../core/ids.js";
 import type { Logger } from "../core/logger.js";
+import { patiently } from "../infra/patiently.js";
 import { isStaleEntry } from "../infra/queue/lane-entries.js";
 import type { ReplyWaiter } from "../infra/queue/reply-channel.js";
 import { SECONDME_JOB_NAME, type SecondMeJobData, type SecondMeOutcome, type WireMessage } from "../infra/queue/secondme-job.js";
@@ -46,6 +47,8 @@ export interface SecondMeInvokerDeps {
 
 /** Longest the enqueue may take before the caller gets 503 (each producer command fails in 2 s). */
 const ENQUEUE_BOUND_MS = 3_000;
+/** How long a late reply's push keeps trying while Redis is away. */
+const LATE_PUSH_PATIENCE_MS = 120_000;
 
 const isCode = (c: string): c is ErrorCode => Object.hasOwn(ERRORS, c);
 const unavailable = () => new AppError("unavailable", "The Second Me queue is unavailable; try again shortly");
@@ -95,9 +98,10 @@ export function createSecondMeInvoker(deps: SecondMeInvokerDeps) {
         // The caller left and the worker saw it too late to push the reply itself: this process does.
         onLate: (outcome) => {
           if (!outcome.ok) return; // a failure reaches the sockets as the worker's `failed` status
-          deps.notifier
-            .notify(userId, "secondme.reply", replyPayload(messageId, outcome))
-            .catch((err: unknown) => log.warn({ err: (err as Error).message, requestId: messageId }, "could not push a late Second Me reply"));
+          // Redis just answered, but this connection may still be reconnecting: wait for it.
+          patiently(() => deps.notifier.notify(userId, "secondme.reply", replyPayload(messageId, outcome)), LATE_PUSH_PATIENCE_MS).catch((err: unknown) =>
+            log.warn({ err: (err as Error).message, requestId: messageId }, "could not push a late Second Me reply"),
+          );
         },
       });
 
