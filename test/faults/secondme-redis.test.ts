@@ -2,7 +2,8 @@
 // port): every invoke answers within SECONDME_TIMEOUT_MS + 1 s (503 at once while Redis is away;
 // before, it hung for as long as Redis was away: no answer after 25 s); a prompt whose job was
 // running when Redis died is answered once, over HTTP or, after its 504, as one `secondme.reply`
-// on the user's socket; and each process logs the outage once when it starts and once when it ends.
+// on the user's socket; each process logs the outage once when it starts and once when it ends;
+// and with persistence (AOF) a prompt queued behind a running one survives the restart, in order.
 import { expect } from "chai";
 import { startAgentsCoreStandin, type AgentsCoreStandin } from "../../src/dev/agents-core-standin.js";
 import { SioClient } from "../support/clients.js";
@@ -134,5 +135,41 @@ describe("faults: Second Me while Redis dies", function () {
     expect(perPid(up).length).to.equal(perPid(down).length);
     const noisy = lines.filter((l) => /presence sweep failed|secondme worker error|rate limiter failed open|presence store|request failed/.test(l.msg));
     expect(noisy, "lines per retry or per request").to.deep.equal([]);
+  });
+
+  it("with persistence (AOF, as production runs it), a prompt queued behind a running one survives the restart: both answered once, in order", async () => {
+    // The same port, now with an append-only file: to the server, one more outage.
+    await redis.destroy();
+    redis = await privateRedis({ port: REDIS_PORT, appendonly: true });
+    await untilAnswered(srv, user().token, 30_000);
+    const u = user();
+    const socket = await SioClient.connect(srv.url, "/city/presence", { token: u.token });
+    try {
+      const prompts = [`[[slow:1500]] first ${run}`, `second ${run}`];
+      const queued = () => socket.events.filter((e) => e.event === "secondme.status" && e.state === "queued").length;
+      const first = invokeBounded(srv.url, u.token, prompts[0]!);
+      await socket.waitFor(() => queued() === 1, 10_000, "the first queued");
+      const second = invokeBounded(srv.url, u.token, prompts[1]!);
+      await socket.waitFor(() => queued() === 2, 10_000, "the second queued");
+      await socket.waitFor((e) => e.event === "secondme.status" && e.state === "thinking", 10_000, "thinking");
+      // The first is with the agent, the second waits in the user's lane (parked in BullMQ).
+      await redis.stop("SIGKILL");
+      await sleep(500);
+      await redis.start();
+      const answers = await Promise.all([first, second]);
+      for (const a of answers) expect([200, 504], JSON.stringify(a.body)).to.include(a.status);
+      const expected = [`echo: ${prompts[0]} (context: 0)`, `echo: ${prompts[1]} (context: 2)`];
+      const pushed = (text: string) => socket.events.filter((e) => e.event === "secondme.reply" && e.reply === text).length;
+      for (const [i, a] of answers.entries()) {
+        if (a.status === 504) await socket.waitFor((e) => e.event === "secondme.reply" && e.reply === expected[i], 20_000, `the late reply ${i}`);
+        else expect(a.body.reply).to.equal(expected[i]);
+      }
+      await untilAnswered(srv, user().token, 10_000);
+      for (const [i, a] of answers.entries()) expect((a.status === 200 ? 1 : 0) + pushed(expected[i]!), `answers to prompt ${i}`).to.equal(1);
+      const h = await (await fetch(`${srv.url}/secondme/history`, { headers: { authorization: `Bearer ${u.token}` } })).json();
+      expect((h as { content: string }[]).map((m) => m.content)).to.deep.equal([prompts[0], expected[0], prompts[1], expected[1]]);
+    } finally {
+      socket.close();
+    }
   });
 });
