@@ -28,8 +28,14 @@ const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
   // hanging while Redis is away.
   commands: { maxRetriesPerRequest: 1, commandTimeout: 5_000 },
   // Nothing is queued while disconnected, and a command in flight when the connection drops fails
-  // at once (no retry); the timeout bounds a server that accepts but does not answer.
-  producer: { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS },
+  // at once (no retry); the timeout bounds a server that accepts but does not answer. It tries to
+  // reconnect more often than the others: while it is down, callers are refused, not queued.
+  producer: {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS,
+    retryStrategy: (times) => Math.min(50 * times, 500),
+  },
 };
 
 export function createRedis(url: string, role: RedisRole, name = "city", opts: RedisConnectionOptions = {}): Redis {
