@@ -10,8 +10,8 @@
 // One order: the consumer allows one unacknowledged reply at a time (max_ack_pending 1) for all of
 // its subscribers together, wherever they run, so replies are stored in stream order, which is
 // publish order for one publisher; two consuming processes (or machines) cannot reorder them.
-// That costs throughput (one post at a time: a few hundred replies a second), which agents'
-// room replies are far below.
+// That costs throughput: one post at a time, measured at 340 replies/s with a post that does
+// nothing and 200/s with a 2 ms one (2 cores under load ~10), far above what agents say in rooms.
 import { createHash } from "node:crypto";
 import {
   AckPolicy,
@@ -232,8 +232,10 @@ export function startAgentRepliesConsumer(opts: AgentRepliesConsumerOptions): Ag
     } finally {
       clearInterval(working);
     }
-    // Committed: acknowledge. A lost ack means one more delivery, which the key makes harmless.
-    await m.ackAck().catch(() => false);
+    // Committed: acknowledge. Not waited for: the next pull goes out behind it on the same
+    // connection, so JetStream counts it first; a lost ack means one more delivery, which the key
+    // makes harmless.
+    m.ack();
   }
 
   async function loop(): Promise<void> {
