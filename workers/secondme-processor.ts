@@ -76,7 +76,8 @@ export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<
       // leave first, so a follow-up the user sends on seeing this reply finds the lane free.
       const [, delivery] = await Promise.all([patiently(() => deps.gate.leave(d.userId, job.id!)), deliver(job, token, d, outcome)]);
       const late = delivery === "worker";
-      if (late) quietly(deps.notifier.notify(d.userId, "secondme.reply", replyPayload(d.messageId, outcome)));
+      // The user hears this reply from nobody else: wait out a Redis blip rather than drop it.
+      if (late) quietly(patiently(() => deps.notifier.notify(d.userId, "secondme.reply", replyPayload(d.messageId, outcome))));
       quietly(deps.notifier.notify(d.userId, "secondme.status", { request_id: d.messageId, state: "done" }));
       log.info({ requestId: d.messageId, ms: measure("completed"), late, attempt: job.attemptsMade + 1 }, "Second Me job done");
       return { reply_id: reply.id, late };

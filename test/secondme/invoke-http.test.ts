@@ -4,8 +4,7 @@ import { expect } from "chai";
 import { ulid } from "ulid";
 import { closeRedis, createRedis } from "../../src/infra/redis/redis.js";
 import { agentToken } from "../support/tokens.js";
-import { subscribeUserNotifications, type UserNotification } from "../../src/secondme/user-notifier.js";
-import { call, eventually, history, invoke, REDIS_URL, startRig, type Rig } from "./support.js";
+import { call, eventually, history, invoke, REDIS_URL, startRig, watchNotifications, type Rig } from "./support.js";
 
 describe("secondme over http", () => {
   let rig: Rig;
@@ -119,9 +118,8 @@ describe("secondme over http", () => {
 
   it("refuses a sixth prompt while five wait or run: 429 at once with retry_after, nothing queued", async () => {
     const u = rig.user();
-    const sub = createRedis(REDIS_URL, "pubsub", "city-test-notify");
-    const seen: UserNotification[] = [];
-    const notes = await subscribeUserNotifications(sub, (n) => n.userId === u.id && seen.push(n));
+    const notes = await watchNotifications(u.id);
+    const seen = notes.seen;
     try {
       const five = Promise.all(Array.from({ length: 5 }, (_, i) => invoke(rig, u.token, `[[slow:400]] q${i}`)));
       // All five are in the user's lane once each was told `queued`.
@@ -141,7 +139,6 @@ describe("secondme over http", () => {
       expect((await invoke(rig, u.token, "now there is room")).status).to.equal(200);
     } finally {
       await notes.close();
-      await closeRedis(sub);
     }
   });
 
@@ -160,9 +157,8 @@ describe("secondme over http", () => {
   it("with the default agent timeout, a turn that waited in the user's lane past the wait still answers: 504, then secondme.reply", async function () {
     this.timeout(30_000);
     const u = rig.user();
-    const sub = createRedis(REDIS_URL, "pubsub", "city-test-notify");
-    const seen: UserNotification[] = [];
-    const notes = await subscribeUserNotifications(sub, (n) => n.userId === u.id && seen.push(n));
+    const notes = await watchNotifications(u.id);
+    const seen = notes.seen;
     try {
       // The second waits ~3 s for the first, then its own 3 s call ends after its 5 s wait; the
       // call itself is well within its (5 s) timeout, so the job finishes and delivers late.
@@ -183,7 +179,6 @@ describe("secondme over http", () => {
       ]);
     } finally {
       await notes.close();
-      await closeRedis(sub);
     }
   });
 

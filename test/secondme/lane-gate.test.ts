@@ -81,6 +81,14 @@ describe("secondme lane gate (unit, real Redis)", () => {
     await gate.leave(job.data.userId, job.id!);
   }
 
+  /** The next waiting job is `id`, it passes the gate, and it completes and leaves. */
+  async function runNext(id: string): Promise<void> {
+    const job = await take();
+    expect(job.id).to.equal(id);
+    expect(await enter(job)).to.equal("run");
+    await finish(job);
+  }
+
   const laneOf = (userId: string) => conn.lrange(lanePrefix + userId, 0, -1);
   const stateOf = (id: string) => queue.getJobState(id);
   const oldId = () => `smmsg_${ulid(Date.now() - UNBORN_GRACE_MS - 60_000)}`;
@@ -97,10 +105,7 @@ describe("secondme lane gate (unit, real Redis)", () => {
     expect(await stateOf(b)).to.equal("delayed");
     await finish(ja);
     expect(await stateOf(b), "woken by the leave").to.equal("waiting");
-    const again = await take();
-    expect(again.id).to.equal(b);
-    expect(await enter(again)).to.equal("run");
-    await finish(again);
+    await runNext(b);
     expect(await laneOf(u)).to.deep.equal([]);
   });
 
@@ -120,10 +125,7 @@ describe("secondme lane gate (unit, real Redis)", () => {
     expect(await laneOf(u)).to.deep.equal([live, ours]);
     expect(await enter(jLive)).to.equal("run");
     await finish(jLive);
-    const woken = await take();
-    expect(woken.id).to.equal(ours);
-    expect(await enter(woken)).to.equal("run");
-    await finish(woken);
+    await runNext(ours);
   });
 
   it("treats completed, failed and long-gone heads as stale, and a just-made one as on its way", async () => {
@@ -148,14 +150,8 @@ describe("secondme lane gate (unit, real Redis)", () => {
     expect([done, broken].map((id) => isStaleEntry(id, "completed"))).to.deep.equal([true, true]);
     // Once that prompt arrives and is done, ours runs.
     await queue.add("invoke", { userId: u }, { jobId: unborn });
-    const ju = await take();
-    expect(ju.id).to.equal(unborn);
-    expect(await enter(ju)).to.equal("run");
-    await finish(ju);
-    const next = await take();
-    expect(next.id).to.equal(ours);
-    expect(await enter(next)).to.equal("run");
-    await finish(next);
+    await runNext(unborn);
+    await runNext(ours);
   });
 
   it("wakes the job parked behind a stale head it drops", async () => {
@@ -171,14 +167,8 @@ describe("secondme lane gate (unit, real Redis)", () => {
     // q finds the head stale, drops it, wakes p (the head now), and parks behind p.
     expect(await enter(jq)).to.equal("parked");
     expect(await stateOf(p), "woken").to.equal("waiting");
-    const again = await take();
-    expect(again.id).to.equal(p);
-    expect(await enter(again)).to.equal("run");
-    await finish(again);
-    const last = await take();
-    expect(last.id).to.equal(q);
-    expect(await enter(last)).to.equal("run");
-    await finish(last);
+    await runNext(p);
+    await runNext(q);
   });
 
   it("keeps the head through its retries: the next prompt waits while the first is in backoff", async () => {
