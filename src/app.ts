@@ -22,7 +22,7 @@ import { createUserLanes } from "./infra/queue/user-lanes.js";
 import { createSecondMeRepo } from "./secondme/secondme-repo.js";
 import { createSecondMeService } from "./secondme/secondme-service.js";
 import { createSecondMeInvoker } from "./secondme/secondme-invoker.js";
-import { createRedisUserNotifier, subscribeUserNotifications } from "./secondme/user-notifier.js";
+import { createRedisUserNotifier, followUserNotifications } from "./secondme/user-notifier.js";
 import { createPresenceService } from "./presence/index.js";
 import { startAgentRepliesConsumer } from "./infra/agents-core/agents-reply-consumer.js";
 import { createAgentReplyPoster } from "./rooms/agent-replies.js";
@@ -164,10 +164,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           logger,
         })
       : undefined;
-  // Second Me progress and late replies reach the user's sockets held by this worker.
-  const notifications = await subscribeUserNotifications(replySub, (n) =>
+  // Second Me progress and late replies reach the user's sockets held by this worker. Read from a
+  // stream on a blocking connection of its own, so nothing added while it reconnects is missed.
+  const notifications = followUserNotifications(createRedis(config.redisUrl, "bullmq", "city-api-notify", { outage: redisOutage }), (n) =>
     realtime.pushToUserLocal(n.userId, { ...n.payload, event: n.event }),
   );
+  await notifications.ready;
 
   return {
     server,

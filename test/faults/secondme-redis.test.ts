@@ -6,6 +6,7 @@
 // and with persistence (AOF) a prompt queued behind a running one survives the restart, in order.
 import { expect } from "chai";
 import { startAgentsCoreStandin, type AgentsCoreStandin } from "../../src/dev/agents-core-standin.js";
+import { closeRedis, createRedis } from "../../src/infra/redis/redis.js";
 import { SioClient } from "../support/clients.js";
 import { startServer, type TestServer } from "../support/server.js";
 import { userToken } from "../support/tokens.js";
@@ -24,7 +25,7 @@ async function invokeBounded(url: string, token: string, prompt: string) {
     body: JSON.stringify({ prompt }),
     signal: AbortSignal.timeout(TIMEOUT_MS + 1_000),
   });
-  return { status: res.status, body: (await res.json()) as any, ms: Date.now() - started };
+  return { status: res.status, body: (await res.json()) as any, ms: Date.now() - started, reqId: res.headers.get("x-request-id")! };
 }
 
 describe("faults: Second Me while Redis dies", function () {
@@ -34,7 +35,9 @@ describe("faults: Second Me while Redis dies", function () {
   let standin: AgentsCoreStandin;
   let srv: TestServer;
   /** Every JSON log line of the server's processes (the test server keeps only the last 20 kB). */
-  const lines: { pid: number; level: number; msg: string }[] = [];
+  const lines: { pid: number; level: number; msg: string; reqId?: string; status?: number; err?: unknown }[] = [];
+  /** The request id of the 504 of the second test. */
+  let timedOut: string | undefined;
   let n = 0;
   const user = () => {
     const id = `u_smr_${run}_${n++}`;
@@ -105,6 +108,7 @@ describe("faults: Second Me while Redis dies", function () {
       const res = await pending;
       expect(res.status, JSON.stringify(res.body)).to.equal(504);
       expect(res.body.error.code).to.equal("agent_timeout");
+      timedOut = res.reqId;
       // Back (empty) only after the caller was answered: neither side could settle who delivers.
       await redis.start();
       const reply = await socket.waitFor((e) => e.event === "secondme.reply", 20_000, "the late reply");
@@ -135,6 +139,12 @@ describe("faults: Second Me while Redis dies", function () {
     expect(perPid(up).length).to.equal(perPid(down).length);
     const noisy = lines.filter((l) => /presence sweep failed|secondme worker error|rate limiter failed open|presence store|request failed/.test(l.msg));
     expect(noisy, "lines per retry or per request").to.deep.equal([]);
+    // The expected 504: one line in the API process (its request line), none with a stack.
+    const about504 = lines.filter((l) => l.reqId === timedOut);
+    const api504 = about504.filter((l) => l.status !== undefined || /request/.test(l.msg));
+    expect(api504.map((l) => [l.msg, l.status])).to.deep.equal([["request", 504]]);
+    expect(about504.filter((l) => JSON.stringify(l).includes('"stack"')), "lines with a stack").to.deep.equal([]);
+    expect(new Set(about504.map((l) => l.pid)).size, "one line per process at most").to.equal(about504.length);
   });
 
   it("with persistence (AOF, as production runs it), a prompt queued behind a running one survives the restart: both answered once, in order", async () => {
@@ -152,6 +162,17 @@ describe("faults: Second Me while Redis dies", function () {
       const second = invokeBounded(srv.url, u.token, prompts[1]!);
       await socket.waitFor(() => queued() === 2, 10_000, "the second queued");
       await socket.waitFor((e) => e.event === "secondme.status" && e.state === "thinking", 10_000, "thinking");
+      // `queued` is said just before the job is added: wait until it is in Redis, then kill.
+      const secondId = socket.events.filter((e) => e.event === "secondme.status" && e.state === "queued")[1]!.request_id as string;
+      const probe = createRedis(redis.url, "commands", "city-test-probe");
+      try {
+        for (let i = 0; !(await probe.exists(`city:bull:secondme:${secondId}`)); i++) {
+          if (i > 100) throw new Error("the second job was never added");
+          await sleep(20);
+        }
+      } finally {
+        await closeRedis(probe);
+      }
       // The first is with the agent, the second waits in the user's lane (parked in BullMQ).
       await redis.stop("SIGKILL");
       await sleep(500);

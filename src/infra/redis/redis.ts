@@ -2,7 +2,8 @@
 // BullMQ's workers need maxRetriesPerRequest: null, and a request path must never wait for Redis.
 //   commands  plain commands; each waits for at most one reconnect, so requests answer 503
 //   pubsub    subscriber mode; waits out any outage and resubscribes by itself
-//   bullmq    BullMQ workers and the job process's queues (they block, and must wait out outages)
+//   bullmq    BullMQ workers, the job process's queues and other blocking reads (a stream): they
+//             block, and must wait out outages
 //   producer  the API's BullMQ queue (adding jobs): fails at once while Redis is away, as BullMQ
 //             advises for producers ("failing fast when Redis is down": enableOfflineQueue off),
 //             so POST /secondme/invoke answers 503 at once instead of hanging until Redis returns
