@@ -71,6 +71,8 @@ export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<
 
     try {
       const { reply, history } = await deps.turn.run(d);
+      // Counted before the caller hears of it, so a scrape right after the answer includes this turn.
+      const ms = measure("completed");
       const outcome = { ok: true as const, reply: reply.content, replyId: reply.id, createdAt: reply.createdAt.toISOString(), history: history.map(toWire) };
       // Leave the lane and answer in one round trip: both go out on the same connection, the
       // leave first, so a follow-up the user sends on seeing this reply finds the lane free.
@@ -79,7 +81,7 @@ export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<
       // The user hears this reply from nobody else: wait out a Redis blip rather than drop it.
       if (late) quietly(patiently(() => deps.notifier.notify(d.userId, "secondme.reply", replyPayload(d.messageId, outcome))));
       quietly(deps.notifier.notify(d.userId, "secondme.status", { request_id: d.messageId, state: "done" }));
-      log.info({ requestId: d.messageId, ms: measure("completed"), late, attempt: job.attemptsMade + 1 }, "Second Me job done");
+      log.info({ requestId: d.messageId, ms, late, attempt: job.attemptsMade + 1 }, "Second Me job done");
       return { reply_id: reply.id, late };
     } catch (err) {
       const retryable = err instanceof AgentsCoreError ? err.retryable : isUnavailable(err);
