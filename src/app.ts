@@ -3,9 +3,11 @@
 import http from "node:http";
 import type { Config } from "./config/config.js";
 import { createLogger, type Logger } from "./core/logger.js";
+import { isUnavailable } from "./core/errors.js";
 import { createTokenVerifier } from "./auth/verify-token.js";
 import { createDatabase } from "./infra/db/database.js";
 import { closeRedis, createRedis } from "./infra/redis/redis.js";
+import { createOutageLog } from "./infra/outage-log.js";
 import { createRoomsRepo } from "./rooms/rooms-repo.js";
 import { createRoomsService } from "./rooms/rooms-service.js";
 import { createFeedService } from "./feed/feed-service.js";
@@ -20,9 +22,9 @@ import { createUserLanes } from "./infra/queue/user-lanes.js";
 import { createSecondMeRepo } from "./secondme/secondme-repo.js";
 import { createSecondMeService } from "./secondme/secondme-service.js";
 import { createSecondMeInvoker } from "./secondme/secondme-invoker.js";
-import { createRedisUserNotifier, subscribeUserNotifications } from "./secondme/user-notifier.js";
+import { createRedisUserNotifier, followUserNotifications } from "./secondme/user-notifier.js";
 import { createPresenceService } from "./presence/index.js";
-import { subscribeAgentReplies } from "./infra/agents-core/agents-reply-subscriber.js";
+import { startAgentRepliesConsumer } from "./infra/agents-core/agents-reply-consumer.js";
 import { createAgentReplyPoster } from "./rooms/agent-replies.js";
 import { createPresenceRouter } from "./http/routes/presence-routes.js";
 import { createSecondMeRouter } from "./http/routes/secondme-routes.js";
@@ -51,9 +53,9 @@ export interface AppOptions {
   readonly workerId?: string;
   readonly logger?: Logger;
   /**
-   * Whether this process posts agents' room replies from NATS `agents.reply` (CONTRACT §8, §9).
-   * One process per API cluster does (src/worker.ts: the worker in slot 1), so the replies of one
-   * room are stored in the order they were published. @defaultValue true
+   * Whether this process consumes agents' room replies from NATS `agents.reply` (CONTRACT §8, §9).
+   * Any number of processes may (JetStream keeps one order for all of them); one per API cluster
+   * does (src/worker.ts). @defaultValue true
    */
   readonly agentReplies?: boolean;
 }
@@ -62,33 +64,48 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   if (!config.databaseUrl) throw new Error("createApp needs config.databaseUrl (the primary resolves it)");
   const logger = opts.logger ?? createLogger(config.logLevel, { worker: opts.workerId });
   const db = createDatabase(config.databaseUrl, { applicationName: `city-api-${opts.workerId ?? "0"}` });
-  const redis = createRedis(config.redisUrl, "commands");
+  // One line when Redis goes away and one when it is back, for this whole process.
+  const redisOutage = createOutageLog(logger, "redis");
+  const redis = createRedis(config.redisUrl, "commands", "city", { outage: redisOutage });
   const verify = createTokenVerifier(config.jwt);
   const metrics = createWorkerMetrics();
 
-  const presence = createPresenceService({ redis, config: config.presence, onError: (err) => logger.warn({ err }, "presence store") });
+  const presence = createPresenceService({
+    redis,
+    config: config.presence,
+    onError: (err) => (isUnavailable(err) ? redisOutage.failed("presence", err) : logger.warn({ err }, "presence store")),
+  });
   const rooms = createRoomsService({ repo: createRoomsRepo(db), online: presence });
   const feed = createFeedService(db);
   // Second Me: turns run as `secondme` jobs in workers/; outcomes come back on this process's
-  // reply channel (one subscriber per process, never one per request).
-  const bullConn = createRedis(config.redisUrl, "bullmq", "city-api-queue");
-  const replySub = createRedis(config.redisUrl, "pubsub", "city-api-replies");
-  const queues = createQueues({ connection: bullConn, prefix: config.queue.prefix, secondme: config.secondme });
+  // reply channel (one subscriber per process, never one per request). The queue's connection
+  // fails fast, so an invoke answers 503 at once while Redis is away.
+  const producer = createRedis(config.redisUrl, "producer", "city-api-queue", { outage: redisOutage });
+  const replySub = createRedis(config.redisUrl, "pubsub", "city-api-replies", { outage: redisOutage });
+  const queues = createQueues({ connection: producer, prefix: config.queue.prefix, secondme: config.secondme });
   const waiter = await createReplyWaiter({ redis, subscriber: replySub });
   const secondme = createSecondMeService({ repo: createSecondMeRepo(db), agentId: config.secondme.agentId });
   const invoker = createSecondMeInvoker({
     queue: queues.secondme,
-    lanes: createUserLanes(bullConn),
+    producer,
+    lanes: createUserLanes(producer),
     waiter,
-    notifier: createRedisUserNotifier(bullConn),
+    notifier: createRedisUserNotifier(producer),
     timeoutMs: config.secondme.timeoutMs,
+    maxQueuedPerUser: config.secondme.maxQueuedPerUser,
     logger,
   });
 
   // Rate limits live in Redis so they hold across workers; they fail open when Redis is away.
   const limits: RateLimits | undefined = config.rateLimit.enabled
     ? createRateLimits(
-        createRateLimiter({ redis, prefix: config.rateLimit.prefix, onFailOpen: (err) => logger.warn({ err }, "rate limiter failed open") }),
+        createRateLimiter({
+          redis,
+          prefix: config.rateLimit.prefix,
+          // While Redis is away every request is let through: part of the outage, logged with it.
+          onFailOpen: (err) => redisOutage.failed("rate-limiter (failing open)", err),
+          onRecovered: () => redisOutage.succeeded(),
+        }),
         config.rateLimit,
       )
     : undefined;
@@ -135,26 +152,24 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     metrics: metrics.realtime,
   });
   metrics.setSources({ realtime: () => realtime.stats(), heartbeats: () => presence.stats().heartbeats });
-  // Agents' own room replies on NATS, posted here through the rooms service, so they reach every
-  // socket like any message. Only where opts.agentReplies says (one worker per cluster); in the
-  // deployment's queue group, so each reply is posted once. In the background, so a missing NATS
-  // neither delays nor stops start-up; it reconnects by itself.
-  let agentReplies: { close(): Promise<void> } | undefined;
-  if (opts.agentReplies ?? true) {
-    void subscribeAgentReplies({
-      natsUrl: config.agents.natsUrl,
-      queueGroup: config.agents.replyQueueGroup,
-      handler: createAgentReplyPoster(rooms, logger),
-      logger,
-    }).then(
-      (sub) => (agentReplies = sub),
-      (err: unknown) => logger.warn({ err: (err as Error).message }, "agents.reply: NATS unreachable; agents' room replies are off until restart"),
-    );
-  }
-  // Second Me progress and late replies reach the user's sockets held by this worker.
-  const notifications = await subscribeUserNotifications(replySub, (n) =>
+  // Agents' own room replies, from JetStream (the deployment's durable consumer), posted here
+  // through the rooms service so they reach every socket like any message. In the background: a
+  // missing NATS neither delays nor stops start-up, and the consumer keeps trying until it answers.
+  const agentReplies =
+    (opts.agentReplies ?? true)
+      ? startAgentRepliesConsumer({
+          natsUrl: config.agents.natsUrl,
+          durable: config.agents.replyQueueGroup,
+          post: createAgentReplyPoster(rooms, logger),
+          logger,
+        })
+      : undefined;
+  // Second Me progress and late replies reach the user's sockets held by this worker. Read from a
+  // stream on a blocking connection of its own, so nothing added while it reconnects is missed.
+  const notifications = followUserNotifications(createRedis(config.redisUrl, "bullmq", "city-api-notify", { outage: redisOutage }), (n) =>
     realtime.pushToUserLocal(n.userId, { ...n.payload, event: n.event }),
   );
+  await notifications.ready;
 
   return {
     server,
@@ -178,7 +193,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       if ((await requestsDone).forced) logger.warn("HTTP requests still in flight at the shutdown deadline were cut off");
       await waiter.close();
       await queues.close();
-      await Promise.all([db.close(), closeRedis(redis), closeRedis(bullConn), closeRedis(replySub)]);
+      await Promise.all([db.close(), closeRedis(redis), closeRedis(producer), closeRedis(replySub)]);
       logger.info("worker stopped");
     },
   };

@@ -8,10 +8,9 @@ import { warnIfRedisEvicts } from "./infra/redis/eviction-policy.js";
 
 const config = loadConfigOrExit();
 const slot = process.env.CITY_WORKER_ID;
-// agents.reply is posted by one worker of the cluster, the one in slot 1 (a replacement of a dead
-// one takes the same slot): NATS hands a queue group's messages to its members at random, so with
-// every worker subscribed two replies published back to back into one room could be stored in the
-// opposite order (src/infra/agents-core/agents-reply-subscriber.ts has the whole reasoning).
+// agents.reply is consumed by one worker of the cluster, the one in slot 1: one is enough, since
+// the JetStream consumer keeps what is published while that worker is replaced, and it would keep
+// one order with more of them too (src/infra/agents-core/agents-reply-consumer.ts).
 const first = slot === undefined || slot === "1";
 const app = await createApp(config, { workerId: slot ?? String(process.pid), agentReplies: first });
 await awaitDatabase();

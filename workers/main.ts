@@ -6,16 +6,17 @@
 // same way (src/dev/dev-agents-core.ts: what answers at 7002, else the stand-in).
 import { ConfigError, loadConfig, withAgentsUrl, type Config } from "../src/config/config.js";
 import { createLogger, type Logger } from "../src/core/logger.js";
+import { createOutageLog, type OutageLog } from "../src/infra/outage-log.js";
 import { devChoosesAgentsCore, resolveDevAgentsCore } from "../src/dev/dev-agents-core.js";
 import { startSecondMeWorker } from "./secondme-worker.js";
 import { startPresenceSweepWorker } from "./presence-sweep-worker.js";
 
-type Starter = (config: Config, deps: { logger: Logger }) => Promise<{ close(): Promise<void> }>;
+type Starter = (config: Config, deps: { logger: Logger; redisOutage: OutageLog }) => Promise<{ close(): Promise<void> }>;
 
 /** One entry per kind of job; each returns something to close. */
 const STARTERS: readonly [name: string, start: Starter][] = [
   ["secondme", startSecondMeWorker],
-  ["presence-sweep", (config, { logger }) => startPresenceSweepWorker(config, { onError: (err) => logger.warn({ err }, "presence sweep failed") })],
+  ["presence-sweep", (config, { logger, redisOutage }) => startPresenceSweepWorker(config, { outage: redisOutage, onError: (err) => logger.warn({ err }, "presence sweep failed") })],
 ];
 
 async function main(): Promise<void> {
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel, { role: "workers" });
   const closers: { close(): Promise<void> }[] = [];
+  // One line when Redis goes away and one when it is back, for the whole process.
+  const redisOutage = createOutageLog(logger, "redis");
 
   if (devChoosesAgentsCore(config)) {
     const agents = await resolveDevAgentsCore(config.agents.url);
@@ -43,7 +46,7 @@ async function main(): Promise<void> {
     logger.info({ url: agents.url, choice: agents.choice }, `Agents Core: ${agents.note}`);
   }
   for (const [name, start] of STARTERS) {
-    closers.unshift(await start(config, { logger }));
+    closers.unshift(await start(config, { logger, redisOutage }));
     logger.info({ worker: name }, "worker started");
   }
 

@@ -6,6 +6,8 @@
 // the same atomic step; the API workers' subscribers broadcast them. Nothing else to publish here.
 import { Queue, Worker } from "bullmq";
 import type { Config } from "../src/config/config.js";
+import { isUnavailable } from "../src/core/errors.js";
+import type { OutageLog } from "../src/infra/outage-log.js";
 import { closeRedis, createRedis } from "../src/infra/redis/redis.js";
 import { createPresenceService } from "../src/presence/presence-service.js";
 import {
@@ -20,8 +22,16 @@ export interface PresenceSweepWorkerOptions {
   readonly prefix?: string;
   /** Called after each sweep this process ran (logging, metrics). */
   readonly onSweep?: (result: { offline: number; at: number }) => void;
-  /** Called when a sweep job fails (BullMQ keeps the failed job for the dashboard too). */
+  /**
+   * Called when a sweep fails for another reason than Redis being away (BullMQ keeps the failed
+   * job for the dashboard too).
+   */
   readonly onError?: (err: unknown) => void;
+  /**
+   * The process's Redis outage log: told of the connections and of sweeps that failed because Redis
+   * is away, so an outage is one line when it starts and one when it ends, not a line per retry.
+   */
+  readonly outage?: OutageLog;
 }
 
 export interface PresenceSweepWorker {
@@ -33,10 +43,15 @@ export async function startPresenceSweepWorker(
   opts: PresenceSweepWorkerOptions = {},
 ): Promise<PresenceSweepWorker> {
   const prefix = opts.prefix ?? config.queue.prefix;
-  const commands = createRedis(config.redisUrl, "commands", "city-presence-sweep");
+  const outage = opts.outage;
+  const commands = createRedis(config.redisUrl, "commands", "city-presence-sweep", { outage });
   // BullMQ: its own connections, maxRetriesPerRequest null (the worker blocks on one of them).
-  const queueConn = createRedis(config.redisUrl, "bullmq", "city-presence-sweep-queue");
-  const workerConn = createRedis(config.redisUrl, "bullmq", "city-presence-sweep-worker");
+  const queueConn = createRedis(config.redisUrl, "bullmq", "city-presence-sweep-queue", { outage });
+  const workerConn = createRedis(config.redisUrl, "bullmq", "city-presence-sweep-worker", { outage });
+  const failed = (err: unknown) => {
+    if (outage && isUnavailable(err)) outage.failed("presence-sweep", err);
+    else opts.onError?.(err);
+  };
   const presence = createPresenceService({ redis: commands, config: config.presence });
 
   const queue = new Queue(PRESENCE_SWEEP_QUEUE, { connection: queueConn, prefix });
@@ -44,14 +59,15 @@ export async function startPresenceSweepWorker(
     PRESENCE_SWEEP_QUEUE,
     async () => {
       const result = { offline: (await presence.sweep()).offline.length };
+      outage?.succeeded();
       opts.onSweep?.({ ...result, at: Date.now() });
       return result;
     },
     // One at a time per process: sweeps are idempotent, but parallel ones only compete.
     { connection: workerConn, prefix, concurrency: 1, autorun: true },
   );
-  worker.on("failed", (_job, err) => opts.onError?.(err));
-  worker.on("error", (err) => opts.onError?.(err));
+  worker.on("failed", (_job, err) => failed(err));
+  worker.on("error", failed);
   // Without a listener BullMQ prints each failed reconnect while Redis is away.
   queue.on("error", () => {});
 
@@ -75,7 +91,7 @@ export async function startPresenceSweepWorker(
   }
   // Redis may come back empty (a restart without persistence, a failover to a fresh replica): the
   // scheduler would be gone with it and no sweep would ever run again. Upsert on every reconnect.
-  queueConn.on("ready", () => void upsertScheduler().catch((err: unknown) => opts.onError?.(err)));
+  queueConn.on("ready", () => void upsertScheduler().catch(failed));
 
   return {
     async close() {

@@ -7,11 +7,12 @@ import type { Redis } from "ioredis";
 import { isUnavailable, toAppError } from "../src/core/errors.js";
 import type { Logger } from "../src/core/logger.js";
 import { AgentsCoreError } from "../src/infra/agents-core/agents-core-errors.js";
-import { publishReply } from "../src/infra/queue/reply-channel.js";
+import { patiently as retryWhileAway } from "../src/infra/patiently.js";
+import { publishReply, type Delivery } from "../src/infra/queue/reply-channel.js";
 import { secondMeJobData, type SecondMeJobData, type SecondMeOutcome } from "../src/infra/queue/secondme-job.js";
 import type { SecondMeTurn } from "../src/secondme/secondme-turn.js";
 import { toWire } from "../src/secondme/shapes.js";
-import type { UserNotifier } from "../src/secondme/user-notifier.js";
+import { replyPayload, type UserNotifier } from "../src/secondme/user-notifier.js";
 import { jobDurationsKey, recordJobDuration, type JobOutcome } from "../src/metrics/job-durations.js";
 import type { LaneGate } from "./secondme-lane-gate.js";
 
@@ -32,14 +33,26 @@ export interface SecondMeProcessorDeps {
 
 /** The result is kept until the caller's deadline and a minute more (a lost message is found). */
 const RESULT_GRACE_MS = 60_000;
+/** How long a finished turn keeps trying to hand its outcome over while Redis is away (a blip must not lose a reply). */
+const DELIVERY_PATIENCE_MS = 120_000;
+const patiently = <T>(attempt: () => Promise<T>) => retryWhileAway(attempt, DELIVERY_PATIENCE_MS);
 
 export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<SecondMeJobData, SecondMeJobResult> {
   const jobLog = deps.logger.child({ module: "secondme-job" });
   // Notifications are best effort: a lost status must never fail or slow the turn.
   const quietly = (p: Promise<void>) => void p.catch((err: unknown) => jobLog.warn({ err: (err as Error).message }, "notify failed"));
 
-  const deliver = (job: Job<SecondMeJobData>, d: SecondMeJobData, value: SecondMeOutcome) =>
-    publishReply(deps.redis, { jobId: job.id!, replyTo: d.replyTo, value, keepMs: d.deadline - Date.now() + RESULT_GRACE_MS });
+  const deliver = (job: Job<SecondMeJobData>, token: string | undefined, d: SecondMeJobData, value: SecondMeOutcome): Promise<Delivery> =>
+    patiently(() =>
+      publishReply(deps.redis, {
+        jobId: job.id!,
+        replyTo: d.replyTo,
+        value,
+        keepMs: d.deadline - Date.now() + RESULT_GRACE_MS,
+        lockKey: `${job.prefix}:${job.queueName}:${job.id}:lock`,
+        token: token ?? "",
+      }),
+    );
 
   return async (job, token) => {
     const parsed = secondMeJobData.safeParse(job.data);
@@ -58,26 +71,17 @@ export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<
 
     try {
       const { reply, history } = await deps.turn.run(d);
-      const createdAt = reply.createdAt.toISOString();
+      // Counted before the caller hears of it, so a scrape right after the answer includes this turn.
+      const ms = measure("completed");
+      const outcome = { ok: true as const, reply: reply.content, replyId: reply.id, createdAt: reply.createdAt.toISOString(), history: history.map(toWire) };
       // Leave the lane and answer in one round trip: both go out on the same connection, the
       // leave first, so a follow-up the user sends on seeing this reply finds the lane free.
-      const [, late] = await Promise.all([
-        deps.gate.leave(d.userId, job.id!),
-        deliver(job, d, { ok: true, reply: reply.content, replyId: reply.id, createdAt, history: history.map(toWire) }),
-      ]);
-      if (late) {
-        quietly(
-          deps.notifier.notify(d.userId, "secondme.reply", {
-            request_id: d.messageId,
-            message_id: reply.id,
-            reply: reply.content,
-            response: reply.content,
-            created_at: createdAt,
-          }),
-        );
-      }
+      const [, delivery] = await Promise.all([patiently(() => deps.gate.leave(d.userId, job.id!)), deliver(job, token, d, outcome)]);
+      const late = delivery === "worker";
+      // The user hears this reply from nobody else: wait out a Redis blip rather than drop it.
+      if (late) quietly(patiently(() => deps.notifier.notify(d.userId, "secondme.reply", replyPayload(d.messageId, outcome))));
       quietly(deps.notifier.notify(d.userId, "secondme.status", { request_id: d.messageId, state: "done" }));
-      log.info({ requestId: d.messageId, ms: measure("completed"), late, attempt: job.attemptsMade + 1 }, "Second Me job done");
+      log.info({ requestId: d.messageId, ms, late, attempt: job.attemptsMade + 1 }, "Second Me job done");
       return { reply_id: reply.id, late };
     } catch (err) {
       const retryable = err instanceof AgentsCoreError ? err.retryable : isUnavailable(err);
@@ -90,11 +94,11 @@ export function createSecondMeProcessor(deps: SecondMeProcessorDeps): Processor<
       const appErr = err instanceof AgentsCoreError ? err.toAppError() : toAppError(err);
       if (appErr.code === "internal") log.error({ err, requestId: d.messageId }, "Second Me job failed");
       else log.warn({ requestId: d.messageId, code: appErr.code, err: (err as Error).message }, "Second Me job failed");
-      await deps.gate.leave(d.userId, job.id!);
+      await patiently(() => deps.gate.leave(d.userId, job.id!));
       measure("failed");
       const retryAfter = appErr.details?.retryAfter;
       const error = { code: appErr.code, message: appErr.message, ...(typeof retryAfter === "number" ? { retryAfter } : {}) };
-      await deliver(job, d, { ok: false, error });
+      await deliver(job, token, d, { ok: false, error });
       quietly(deps.notifier.notify(d.userId, "secondme.status", { request_id: d.messageId, state: "failed", error: { code: error.code, message: error.message } }));
       // Unrecoverable: BullMQ must not run it again, whatever attempts remain.
       throw new UnrecoverableError(appErr.message);

@@ -175,6 +175,8 @@ export const VARIABLES = {
     attempts: v("SECONDME_ATTEMPTS", int(1, 20).default(3)),
     /** First retry delay; doubles on each further retry. */
     backoffMs: v("SECONDME_BACKOFF_MS", int(0, 600_000).default(500)),
+    /** Prompts of one user waiting or running at once; beyond it 429 at once, nothing queued (CONTRACT §13). */
+    maxQueuedPerUser: v("SECONDME_MAX_QUEUED_PER_USER", int(1, 10_000).default(5)),
   },
   queue: {
     /** BullMQ's own key prefix, so its keys never mix with ours (tests use one per run). */
@@ -189,7 +191,7 @@ export const VARIABLES = {
     natsUrl: v("NATS_URL", url(["nats:", "tls:", "ws:", "wss:"]).default("nats://127.0.0.1:4222"), { secret: "url" }),
     /** Unset: SECONDME_TIMEOUT_MS, so an agent answering within the caller's wait is never cut off. */
     timeoutMs: v("AGENTS_CORE_TIMEOUT_MS", int(1, 600_000).optional()),
-    /** NATS queue group of the `agents.reply` subscribers: one per deployment. */
+    /** Durable JetStream consumer of `agents.reply` (src/infra/agents-core/agents-reply-consumer.ts): one per deployment; deployments sharing one NATS each need their own. */
     replyQueueGroup: v("AGENTS_REPLY_QUEUE_GROUP", queueGroup().default(DEFAULT_AGENTS_REPLY_QUEUE_GROUP)),
   },
   /** Redis-backed rate limits shared by every worker (CONTRACT §6 429). A rate of 0 turns a bucket off. */

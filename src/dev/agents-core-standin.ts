@@ -14,7 +14,7 @@ import type { AddressInfo } from "node:net";
 import { JSONCodec, StringCodec, type Msg, type Subscription } from "nats";
 import { closeNats, connectNats, type NatsConnection } from "../infra/agents-core/nats-connection.js";
 import { AGENTS_INVOKE_SUBJECT } from "../infra/agents-core/nats-agents-core.js";
-import { AGENTS_REPLY_SUBJECT } from "../infra/agents-core/agents-reply-subscriber.js";
+import { AGENTS_REPLY_SUBJECT } from "../infra/agents-core/agents-reply-consumer.js";
 import { parseAgentInput } from "../secondme/context.js";
 import { parseSwitches, replyBody, type Switches } from "./standin-switches.js";
 

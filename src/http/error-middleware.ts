@@ -38,7 +38,9 @@ export function errorMiddleware(logger: Logger) {
       }
     } catch (raw) {
       const err = raw instanceof AppError ? raw : (fromHttpError(raw as never) ?? toAppError(raw));
-      if (err.status >= 500) logger.error({ err: raw, path: ctx.path, method: ctx.method, reqId: (ctx.state as { reqId?: string }).reqId }, "request failed");
+      // Only a bug gets a line (with its stack) here. An expected 5xx (a dependency away, the agent
+      // failing or slow) is told by the request's own log line, which carries its status.
+      if (err.code === "internal") logger.error({ err: raw, path: ctx.path, method: ctx.method, reqId: (ctx.state as { reqId?: string }).reqId }, "request failed");
       ctx.status = err.status;
       ctx.type = "application/json";
       ctx.body = errorBody(err);

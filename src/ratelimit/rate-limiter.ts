@@ -42,8 +42,10 @@ export interface RateLimiterOptions {
   readonly prefix?: string;
   /** Longest wait for Redis before failing open. @defaultValue 250 */
   readonly timeoutMs?: number;
-  /** Told when a decision failed open (at most once per second, so an outage does not flood logs). */
+  /** Told when decisions start failing open (once, however many follow), with the first error. */
   readonly onFailOpen?: (err: unknown) => void;
+  /** Told when Redis answers again after decisions failed open. */
+  readonly onRecovered?: () => void;
 }
 
 const ALLOW: RateDecision = { allowed: true, retryAfterMs: 0 };
@@ -61,15 +63,19 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   const timeoutMs = opts.timeoutMs ?? 250;
   const redis = opts.redis as RateRedis;
   if (!("cityRateLimitTake" in opts.redis)) opts.redis.defineCommand("cityRateLimitTake", { lua: script() });
-  let lastWarn = 0;
-
+  // An outage is told once when it starts and once when it ends, never once per request.
+  let failingOpen = false;
   const failOpen = (err: unknown): RateDecision => {
-    const now = Date.now();
-    if (now - lastWarn > 1_000) {
-      lastWarn = now;
+    if (!failingOpen) {
+      failingOpen = true;
       opts.onFailOpen?.(err);
     }
     return FAILED_OPEN;
+  };
+  const answered = () => {
+    if (!failingOpen) return;
+    failingOpen = false;
+    opts.onRecovered?.();
   };
 
   return {
@@ -90,6 +96,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
             timer = setTimeout(() => reject(new Error(`rate limiter: no answer from redis in ${timeoutMs} ms`)), timeoutMs);
           }),
         ]);
+        answered();
         const [allowed, retryAfterMs, refusing] = reply;
         if (allowed === 1) return ALLOW;
         return { allowed: false, retryAfterMs: Math.max(1, Number(retryAfterMs)), scope: active[refusing - 1]?.scope };

@@ -43,9 +43,11 @@ export interface PrivateService {
   start(): Promise<void>;
   /** SIGKILL by default: a crash, not a polite shutdown. */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops it and removes its data directory, if it has one. */
+  destroy(): Promise<void>;
 }
 
-function privateService(port: number, url: string, command: string, args: string[]): PrivateService {
+function privateService(port: number, url: string, command: string, args: string[], dir?: string): PrivateService {
   let child: ChildProcess | undefined;
   const svc = {
     port,
@@ -65,23 +67,35 @@ function privateService(port: number, url: string, command: string, args: string
       await exited(c);
       child = undefined;
     },
+    async destroy() {
+      await svc.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
   };
   return svc;
 }
 
-/** redis-server without persistence: a restart comes back empty, the worst case. */
-export async function privateRedis(): Promise<PrivateService> {
-  const port = await freePort();
+/**
+ * redis-server without persistence by default: a restart comes back empty, the worst case.
+ * `appendonly`: with AOF (fsync on every write), as production runs it: a restart keeps the data.
+ */
+export async function privateRedis(opts: { port?: number; appendonly?: boolean } = {}): Promise<PrivateService> {
+  const port = opts.port ?? (await freePort());
+  const dir = opts.appendonly ? await mkdtemp(path.join(os.tmpdir(), "city-faults-redis-")) : undefined;
+  const persistence = dir ? ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir] : ["--appendonly", "no"];
   const svc = privateService(port, `redis://127.0.0.1:${port}/0`, "redis-server", [
-    "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
-  ]);
+    "--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence, "--daemonize", "no",
+  ], dir);
   await svc.start();
   return svc;
 }
 
-export async function privateNats(): Promise<PrivateService> {
-  const port = await freePort();
-  const svc = privateService(port, `nats://127.0.0.1:${port}`, "/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", String(port)]);
+/** nats-server; `jetstream`: with JetStream on file storage in a temp dir, kept across restarts. */
+export async function privateNats(opts: { port?: number; jetstream?: boolean } = {}): Promise<PrivateService> {
+  const port = opts.port ?? (await freePort());
+  const dir = opts.jetstream ? await mkdtemp(path.join(os.tmpdir(), "city-faults-nats-")) : undefined;
+  const js = dir ? ["-js", "-sd", dir] : [];
+  const svc = privateService(port, `nats://127.0.0.1:${port}`, "/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", String(port), ...js], dir);
   await svc.start();
   return svc;
 }

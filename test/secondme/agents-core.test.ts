@@ -8,7 +8,7 @@ import type { AgentInvocation } from "../../src/infra/agents-core/agents-core.js
 import { createAgentsCore } from "../../src/infra/agents-core/create-agents-core.js";
 import { createHttpAgentsCore, invokeUrl } from "../../src/infra/agents-core/http-agents-core.js";
 import { createNatsAgentsCore } from "../../src/infra/agents-core/nats-agents-core.js";
-import { parseAgentRoomReply } from "../../src/infra/agents-core/agents-reply-subscriber.js";
+import { parseAgentRoomReply, replyKey } from "../../src/infra/agents-core/agents-reply-consumer.js";
 import { httpBody, natsBody, replyText } from "../../src/infra/agents-core/wire.js";
 import { buildAgentInput, parseAgentInput } from "../../src/secondme/context.js";
 import { toPairs } from "../../src/secondme/shapes.js";
@@ -176,6 +176,19 @@ describe("agents core", () => {
     expect(parseAgentRoomReply({ agent_id: "ag_a", channel_id: "secondme:u_1", reply: "private" })).to.equal(undefined);
     expect(parseAgentRoomReply({ room_id: "room_city_general", reply: "anonymous" })).to.equal(undefined);
     expect(parseAgentRoomReply({ agent_id: "ag_a", room_id: "room_city_general" })).to.equal(undefined);
+    // The reply's own id, when it has one, is kept for the idempotency key.
+    expect(parseAgentRoomReply({ agent_id: "ag_a", room_id: "r", reply: "x", reply_id: "rep-1", id: "other" })).to.deep.equal({ agentId: "ag_a", roomId: "r", text: "x", id: "rep-1" });
+    expect(parseAgentRoomReply({ agent_id: "ag_a", payload: { room_id: "r", reply: "x", message_id: "m-9" } })?.id).to.equal("m-9");
+  });
+
+  it("keys a room reply by its own id, else by the stream's sequence", () => {
+    const reply = { agentId: "ag_a", roomId: "room_city_x", text: "t" };
+    const stream = { name: "CITY_AGENTS_REPLY", createdMs: 1_700_000_000_000, seq: 42 };
+    expect(replyKey(reply, stream)).to.equal("ar:seq:CITY_AGENTS_REPLY:1700000000000:42");
+    expect(replyKey({ ...reply, id: "rep-1" }, stream)).to.equal("ar:id:rep-1");
+    // An id a client_message_id cannot hold (spaces, too long, not ASCII) is hashed.
+    for (const id of ["with space", "ї".repeat(10), "x".repeat(300)]) expect(replyKey({ ...reply, id }, stream)).to.match(/^ar:idh:[0-9a-f]{64}$/);
+    expect(replyKey({ ...reply, id: "with space" }, stream)).to.equal(replyKey({ ...reply, id: "with space" }, { ...stream, seq: 7 }));
   });
 
   it("pairs history for the /v1 dialect, a prompt without reply included", () => {

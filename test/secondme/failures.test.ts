@@ -2,13 +2,12 @@
 // the user's message kept in history whatever happened. Then a timeout whose reply arrives later
 // through the notification channel.
 import { expect } from "chai";
-import { subscribeUserNotifications, type UserNotification } from "../../src/secondme/user-notifier.js";
 import { Queue } from "bullmq";
 import { newId } from "../../src/core/ids.js";
 import { closeRedis, createRedis } from "../../src/infra/redis/redis.js";
 import { SECONDME_QUEUE } from "../../src/infra/queue/queue-names.js";
 import { SECONDME_JOB_NAME, type SecondMeJobData } from "../../src/infra/queue/secondme-job.js";
-import { call, eventually, history, invoke, REDIS_URL, startRig, type Rig } from "./support.js";
+import { call, eventually, history, invoke, REDIS_URL, startRig, watchNotifications, type Rig } from "./support.js";
 
 describe("secondme failures", () => {
   let rig: Rig;
@@ -109,9 +108,8 @@ describe("secondme failures", () => {
 
   it("slow beyond the wait: 504, then the reply is stored and pushed as secondme.reply", async () => {
     const u = rig.user();
-    const sub = createRedis(REDIS_URL, "pubsub", "city-test-notify");
-    const seen: UserNotification[] = [];
-    const notes = await subscribeUserNotifications(sub, (n) => n.userId === u.id && seen.push(n));
+    const notes = await watchNotifications(u.id);
+    const seen = notes.seen;
     try {
       const prompt = `slow ${u.id} [[slow:2500]]`;
       const res = await invoke(rig, u.token, prompt);
@@ -122,22 +120,22 @@ describe("secondme failures", () => {
       const payload = late.payload as { reply: string; response: string; request_id: string; message_id: string };
       expect(payload.reply).to.equal(`echo: ${prompt} (context: 0)`);
       expect(payload.response).to.equal(payload.reply);
-      const states = seen.filter((n) => n.event === "secondme.status").map((n) => (n.payload as { state: string }).state);
-      expect(states).to.deep.equal(["queued", "thinking", "done"]);
+      // `done` is said right after the reply; it may be read a moment later.
+      const states = () => seen.filter((n) => n.event === "secondme.status").map((n) => (n.payload as { state: string }).state);
+      await eventually(() => (states().length === 3 ? true : undefined));
+      expect(states()).to.deep.equal(["queued", "thinking", "done"]);
       expect(seen.every((n) => (n.payload as { request_id: string }).request_id === payload.request_id)).to.equal(true);
       const h = await history(rig, u.token);
       expect(h.body.at(-1)).to.include({ role: "assistant", content: payload.reply });
     } finally {
       await notes.close();
-      await closeRedis(sub);
     }
   });
 
   it("tells the sockets queued, thinking, failed for a failure, and sends no late reply", async () => {
     const u = rig.user();
-    const sub = createRedis(REDIS_URL, "pubsub", "city-test-notify");
-    const seen: UserNotification[] = [];
-    const notes = await subscribeUserNotifications(sub, (n) => n.userId === u.id && seen.push(n));
+    const notes = await watchNotifications(u.id);
+    const seen = notes.seen;
     try {
       expect((await invoke(rig, u.token, "nope [[fail:404]]")).status).to.equal(502);
       const failed = await eventually(() => seen.find((n) => (n.payload as { state?: string }).state === "failed"));
@@ -150,7 +148,6 @@ describe("secondme failures", () => {
       expect(seen.some((n) => n.event === "secondme.reply")).to.equal(false);
     } finally {
       await notes.close();
-      await closeRedis(sub);
     }
   });
 
@@ -169,11 +166,10 @@ describe("secondme failures", () => {
 
   it("pushes the reply to the user's sockets when the process that asked is gone", async () => {
     const u = rig.user();
-    const sub = createRedis(REDIS_URL, "pubsub", "city-test-notify");
     const conn = createRedis(REDIS_URL, "bullmq", "city-test-queue");
     const queue = new Queue<SecondMeJobData>(SECONDME_QUEUE, { connection: conn, prefix: rig.env.BULLMQ_PREFIX });
-    const seen: UserNotification[] = [];
-    const notes = await subscribeUserNotifications(sub, (n) => n.userId === u.id && seen.push(n));
+    const notes = await watchNotifications(u.id);
+    const seen = notes.seen;
     try {
       const messageId = newId.secondmeMessage();
       // As an API process would enqueue it, with a reply channel nobody listens on any more.
@@ -189,7 +185,6 @@ describe("secondme failures", () => {
       await notes.close();
       await queue.close();
       await closeRedis(conn);
-      await closeRedis(sub);
     }
   });
 });

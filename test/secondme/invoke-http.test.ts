@@ -4,8 +4,7 @@ import { expect } from "chai";
 import { ulid } from "ulid";
 import { closeRedis, createRedis } from "../../src/infra/redis/redis.js";
 import { agentToken } from "../support/tokens.js";
-import { subscribeUserNotifications, type UserNotification } from "../../src/secondme/user-notifier.js";
-import { call, eventually, history, invoke, REDIS_URL, startRig, type Rig } from "./support.js";
+import { call, eventually, history, invoke, REDIS_URL, startRig, watchNotifications, type Rig } from "./support.js";
 
 describe("secondme over http", () => {
   let rig: Rig;
@@ -110,10 +109,37 @@ describe("secondme over http", () => {
 
   it("runs many prompts of one user strictly one after another", async () => {
     const u = rig.user();
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => invoke(rig, u.token, `p${i}`)));
+    // Five: as many as one user may have waiting or running (SECONDME_MAX_QUEUED_PER_USER).
+    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => invoke(rig, u.token, `p${i}`)));
     for (const r of results) expect(r.status).to.equal(200);
     const contexts = results.map((r) => Number(/\(context: (\d+)\)$/.exec(r.body.reply)![1]));
-    expect(contexts.sort((x, y) => x - y)).to.deep.equal([0, 2, 4, 6, 8, 10]);
+    expect(contexts.sort((x, y) => x - y)).to.deep.equal([0, 2, 4, 6, 8]);
+  });
+
+  it("refuses a sixth prompt while five wait or run: 429 at once with retry_after, nothing queued", async () => {
+    const u = rig.user();
+    const notes = await watchNotifications(u.id);
+    const seen = notes.seen;
+    try {
+      const five = Promise.all(Array.from({ length: 5 }, (_, i) => invoke(rig, u.token, `[[slow:400]] q${i}`)));
+      // All five are in the user's lane once each was told `queued`.
+      await eventually(() => (seen.filter((n) => (n.payload as { state?: string }).state === "queued").length === 5 ? true : undefined));
+      const sixth = await invoke(rig, u.token, "one too many");
+      expect(sixth.status, JSON.stringify(sixth.body)).to.equal(429);
+      expect(sixth.body.error.code).to.equal("rate_limited");
+      expect(sixth.body.error.retry_after).to.be.a("number").and.at.least(1);
+      expect(sixth.headers.get("retry-after")).to.equal(String(sixth.body.error.retry_after));
+      for (const r of await five) expect(r.status).to.be.oneOf([200, 504]);
+      // The refused prompt was never queued: the agent never saw it, the history never holds it.
+      await eventually(async () => ((await history(rig, u.token, "?limit=20")).body.length === 10 ? true : undefined), 10_000);
+      const h = await history(rig, u.token, "?limit=20");
+      expect(h.body.filter((m: any) => m.role === "user").map((m: any) => m.content).sort()).to.deep.equal([0, 1, 2, 3, 4].map((i) => `[[slow:400]] q${i}`));
+      expect(rig.standin.stats().byMessage["one too many"]).to.equal(undefined);
+      // Room again once they are done.
+      expect((await invoke(rig, u.token, "now there is room")).status).to.equal(200);
+    } finally {
+      await notes.close();
+    }
   });
 
   it("lets the agent take nearly all of SECONDME_TIMEOUT_MS when AGENTS_CORE_TIMEOUT_MS is unset", async function () {
@@ -131,9 +157,8 @@ describe("secondme over http", () => {
   it("with the default agent timeout, a turn that waited in the user's lane past the wait still answers: 504, then secondme.reply", async function () {
     this.timeout(30_000);
     const u = rig.user();
-    const sub = createRedis(REDIS_URL, "pubsub", "city-test-notify");
-    const seen: UserNotification[] = [];
-    const notes = await subscribeUserNotifications(sub, (n) => n.userId === u.id && seen.push(n));
+    const notes = await watchNotifications(u.id);
+    const seen = notes.seen;
     try {
       // The second waits ~3 s for the first, then its own 3 s call ends after its 5 s wait; the
       // call itself is well within its (5 s) timeout, so the job finishes and delivers late.
@@ -154,7 +179,6 @@ describe("secondme over http", () => {
       ]);
     } finally {
       await notes.close();
-      await closeRedis(sub);
     }
   });
 

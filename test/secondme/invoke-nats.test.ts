@@ -1,9 +1,7 @@
-// Second Me over the NATS transport (request/reply on agents.invoke against the real NATS server),
-// and the agents.reply subscriber.
+// Second Me over the NATS transport (request/reply on agents.invoke against the real NATS server).
+// The agents.reply consumer has its own tests (agents-reply-consumer.test.ts).
 import { expect } from "chai";
-import { createLogger } from "../../src/core/logger.js";
-import { subscribeAgentReplies, type AgentRoomReply } from "../../src/infra/agents-core/agents-reply-subscriber.js";
-import { eventually, history, invoke, NATS_URL, startRig, type Rig } from "./support.js";
+import { history, invoke, startRig, type Rig } from "./support.js";
 
 describe("secondme over nats", () => {
   let rig: Rig;
@@ -48,28 +46,5 @@ describe("secondme over nats", () => {
     const u = rig.user();
     const res = await invoke(rig, u.token, "[[slow:3500]] sleepy");
     expect(res.status).to.equal(504);
-  });
-
-  it("hands agents.reply messages meant for a room to the handler, and ignores the rest", async () => {
-    const got: AgentRoomReply[] = [];
-    const group = `city-test-${Math.random().toString(36).slice(2)}`;
-    const sub = await subscribeAgentReplies({ natsUrl: NATS_URL, handler: async (r) => void got.push(r), logger: createLogger("error"), queueGroup: group });
-    try {
-      const tag = Math.random().toString(36).slice(2);
-      await rig.standin.publishAgentsReply({ agent_id: "ag_helper", room_id: "room_city_general", reply_text: `by room_id ${tag}` });
-      await rig.standin.publishAgentsReply({ agent_id: "ag_helper", channel_id: "room:room_city_welcome", response: `by channel ${tag}` });
-      await rig.standin.publishAgentsReply({ agent_id: "ag_helper", channel_id: "secondme:u_x", reply: `private ${tag}` });
-      await rig.standin.publishAgentsReply({ room_id: "room_city_general", reply: `no agent ${tag}` });
-      await rig.standin.publishAgentsReply({ agent_id: "ag_helper", room_id: "room_city_general" });
-      const mine = () => got.filter((r) => r.text.endsWith(tag));
-      await eventually(() => (mine().length >= 2 ? true : undefined));
-      await new Promise((r) => setTimeout(r, 200));
-      expect(mine()).to.deep.equal([
-        { agentId: "ag_helper", roomId: "room_city_general", text: `by room_id ${tag}` },
-        { agentId: "ag_helper", roomId: "room_city_welcome", text: `by channel ${tag}` },
-      ]);
-    } finally {
-      await sub.close();
-    }
   });
 });

@@ -2,6 +2,8 @@
 // `secondme` worker, all on one unique BullMQ prefix and unique user ids, so runs sharing this
 // Redis never see each other's jobs. `stop` removes every key the prefix owns.
 import { dropKeys } from "../support/redis-keys.js";
+import { createRedis } from "../../src/infra/redis/redis.js";
+import { followUserNotifications, type UserNotification } from "../../src/secondme/user-notifier.js";
 import { loadConfig } from "../../src/config/config.js";
 import { createLogger } from "../../src/core/logger.js";
 import { startAgentsCoreStandin, type AgentsCoreStandin } from "../../src/dev/agents-core-standin.js";
@@ -99,4 +101,12 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Every Second Me notification published for `userId` (statuses and late replies), as the API processes hear them. */
+export async function watchNotifications(userId: string): Promise<{ seen: UserNotification[]; close(): Promise<void> }> {
+  const seen: UserNotification[] = [];
+  const notes = followUserNotifications(createRedis(REDIS_URL, "bullmq", "city-test-notify"), (n) => void (n.userId === userId && seen.push(n)));
+  await notes.ready;
+  return { seen, close: () => notes.close() };
 }

@@ -9,14 +9,16 @@ type Cmd<R> = (...args: (string | number)[]) => Promise<R>;
 export interface QueueCommands {
   cityQueuePublishReply: Cmd<number>;
   cityQueueClaimReply: Cmd<string | null>;
+  cityQueueLaneEnter: Cmd<(string | number)[]>;
   cityQueueLanePosition: Cmd<[string, string]>;
   cityQueueLaneLeave: Cmd<string | null>;
-  cityQueueLaneDropHead: Cmd<number>;
+  cityQueueLaneDropHead: Cmd<[number, string]>;
 }
 
 const FILES: Record<keyof QueueCommands, string> = {
-  cityQueuePublishReply: "publish-reply-2",
+  cityQueuePublishReply: "publish-reply-3",
   cityQueueClaimReply: "claim-reply-2",
+  cityQueueLaneEnter: "lane-enter-1",
   cityQueueLanePosition: "lane-position-1",
   cityQueueLaneLeave: "lane-leave-1",
   cityQueueLaneDropHead: "lane-drop-head-1",

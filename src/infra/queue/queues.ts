@@ -14,7 +14,7 @@ export interface CityQueues {
 }
 
 export interface CityQueuesOptions {
-  /** A `bullmq`-role connection (maxRetriesPerRequest: null). */
+  /** A `producer`-role connection: adding a job fails at once while Redis is away. */
   readonly connection: Redis;
   /** BullMQ's key prefix (config.queue.prefix). */
   readonly prefix: string;

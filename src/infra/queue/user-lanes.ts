@@ -2,19 +2,26 @@
 // a job's id at the back of its user's lane (a Redis list) before adding the job; a worker runs a
 // job only while it is the lane's head, and the job leaves the lane when it is done for good
 // (completed, or failed after its last attempt). Retries keep the head, so order survives them.
+// The lane's length is what the user has waiting or running, so it also bounds that (CONTRACT §13).
 import type { Redis } from "ioredis";
 import { defineQueueCommands, type QueueRedis } from "./queue-scripts.js";
 
 export type LanePosition = { state: "head" | "absent" } | { state: "behind"; head: string };
 
+/** Entered; or refused because the lane holds `max` entries already (listed, oldest first). */
+export type LaneEntry = { entered: true } | { entered: false; entries: string[] };
+
 export interface UserLanes {
-  /** Commands go out at once, in call order: a job added right after on the same connection comes after it. */
-  enter(userId: string, jobId: string): Promise<void>;
+  /** Joins the back of the lane unless it already holds `max` entries. */
+  enter(userId: string, jobId: string, max: number): Promise<LaneEntry>;
   position(userId: string, jobId: string): Promise<LanePosition>;
-  /** Leaves the lane; returns the next job's id, which the caller should wake up. */
+  /** Leaves the lane (from wherever it stands); returns the head after it, which the caller should wake up. */
   leave(userId: string, jobId: string): Promise<string | undefined>;
-  /** Removes `headId` if it is still the head (a head whose job will never leave by itself). */
-  dropHead(userId: string, headId: string): Promise<boolean>;
+  /**
+   * Removes `headId` if it is still the head (a head whose job will never leave by itself).
+   * `head`: the lane's head afterwards, to be woken up.
+   */
+  dropHead(userId: string, headId: string): Promise<{ dropped: boolean; head: string | undefined }>;
 }
 
 export interface UserLanesOptions {
@@ -30,12 +37,9 @@ export function createUserLanes(redis: Redis, opts: UserLanesOptions = {}): User
   const ttl = opts.ttlMs ?? 24 * 3_600_000;
   const key = (userId: string) => prefix + userId;
   return {
-    async enter(userId, jobId) {
-      // Plain commands, not a script: a script that Redis has forgotten is re-sent by ioredis
-      // after a NOSCRIPT reply, which could let a job added right after it overtake the entry.
-      const res = await redis.multi().rpush(key(userId), jobId).pexpire(key(userId), ttl).exec();
-      const failed = res?.find(([err]) => err)?.[0];
-      if (!res || failed) throw failed ?? new Error("lane entry was discarded");
+    async enter(userId, jobId, max) {
+      const [entered, ...entries] = await r.cityQueueLaneEnter(key(userId), jobId, max, ttl);
+      return Number(entered) === 1 ? { entered: true } : { entered: false, entries: entries.map(String) };
     },
     async position(userId, jobId) {
       const [state, head] = await r.cityQueueLanePosition(key(userId), jobId);
@@ -45,7 +49,8 @@ export function createUserLanes(redis: Redis, opts: UserLanesOptions = {}): User
       return (await r.cityQueueLaneLeave(key(userId), jobId)) ?? undefined;
     },
     async dropHead(userId, headId) {
-      return (await r.cityQueueLaneDropHead(key(userId), headId)) === 1;
+      const [dropped, head] = await r.cityQueueLaneDropHead(key(userId), headId);
+      return { dropped: Number(dropped) === 1, head: head || undefined };
     },
   };
 }
