@@ -2,8 +2,8 @@
 // commit and their acks reach the client) before the sockets are told to reconnect. Once
 // `refuse()` is called, new events get an `unavailable` error instead of starting new work: the
 // client knows they were not stored and sends them again after reconnecting elsewhere.
-import { errorEvent } from "./protocol/outbound.js";
-import type { Ack, Connection } from "./connection-types.js";
+import { errorEvent } from "./protocol/index.js";
+import type { Ack, Connection } from "./connection.js";
 
 export class InFlight {
   private readonly pending = new Set<Promise<unknown>>();

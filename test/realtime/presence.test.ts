@@ -14,7 +14,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("realtime: presence", function () {
   this.timeout(180_000); // the cluster starts slowly on a loaded 2-core machine
   let srv: TestServer;
-  const redis = new Redis("redis://127.0.0.1:6379/0");
+  const redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0"); // the server's Redis
   // Short TTL, sweep and grace so expiry is observable in a test; the contract's 40 s TTL is
   // checked by the presence store's own tests.
   const TTL = 3;
