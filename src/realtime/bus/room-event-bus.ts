@@ -1,6 +1,6 @@
-// The room-event bus of one process. `publish` hands an event to this process's own subscribers
-// at once (so a worker's clients hear its commits even while Redis is away) and publishes it on
-// the Redis channel for every other process; events from other processes arrive on the channel
+// The room-event bus of one process. `publish` puts an event on the Redis channel for every other
+// process and hands it to this process's own subscribers at once (so a worker's clients hear its
+// commits even while Redis is away); events from other processes arrive on the channel
 // and go to the same subscribers. The rooms capability publishes through it (it implements the
 // capability's RoomEventSink port); the realtime layer subscribes its hub. A process that serves
 // no clients (the job process) builds it without a subscriber connection: publish only.
@@ -84,10 +84,12 @@ export function createRoomEventBus(opts: RoomEventBusOptions): RoomEventBus {
 
   const bus: RoomEventBus = {
     publish(event) {
-      deliver(event);
+      // Other processes first: the PUBLISH leaves before this process spends its time fanning out
+      // to its own clients, so the other workers' clients do not wait for this worker's.
       // Not awaited: the caller's write has committed whatever Redis does. A publish lost with
       // Redis is healed by every worker's stream (room-stream.ts: gap fill, resync on reconnect).
       opts.publisher.publish(channel, encodeEnvelope(origin, event)).catch((err: unknown) => warn(err, "room-event bus: publish failed"));
+      deliver(event);
     },
     message: (message: Message) => bus.publish({ event: "room.message", room_id: message.room_id, message }),
     joined: (roomId, userId) => bus.publish({ event: "room.join", room_id: roomId, user_id: userId }),
