@@ -6,7 +6,7 @@ import { AppError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { actorId } from "../../auth/identity.js";
 import type { RoomsService } from "../../rooms/rooms-service.js";
-import { ROOM_INBOUND, normaliseRoomEvent, type RoomEventName, type RoomInbound } from "../protocol/index.js";
+import { ROOM_INBOUND, normaliseRoomEvent, type RoomEventName, type RoomEventInput } from "../protocol/index.js";
 import type { RoomHub, RoomMember } from "../hub/room-hub.js";
 import { replayThenLive } from "../hub/replay.js";
 import type { Ack, Connection } from "../connection.js";
@@ -24,7 +24,7 @@ export interface RoomsHandlerDeps {
   readonly logger: Logger;
 }
 
-type Input<K extends RoomEventName> = z.output<RoomInbound[K]>;
+type Input<K extends RoomEventName> = RoomEventInput<K>;
 type Handlers = { [K in RoomEventName]: (conn: RoomsConnection, ev: Input<K>, ack: Ack | undefined) => Promise<void> };
 /** The schemas as a map over the same keys, so that for one event name K the schema's output and
  *  the handler's input are known to be the same type (TypeScript's correlated unions). */

@@ -26,8 +26,9 @@ export const DIAGNOSTIC_INBOUND = {
   "server.info": z.object({}).describe("Asks which API worker serves this connection"),
 };
 
-export type RoomInbound = typeof ROOM_INBOUND;
-export type RoomEventName = keyof RoomInbound;
+export type RoomEventName = keyof typeof ROOM_INBOUND;
+/** What a room event's handler gets: its payload as its schema parsed it. */
+export type RoomEventInput<K extends RoomEventName> = z.output<(typeof ROOM_INBOUND)[K]>;
 export type PresenceEventName = keyof typeof PRESENCE_INBOUND;
 export type DiagnosticEventName = keyof typeof DIAGNOSTIC_INBOUND;
 
