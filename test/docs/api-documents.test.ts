@@ -25,7 +25,8 @@ import {
   eventName,
 } from "../../src/realtime/protocol/index.js";
 import { busEnvelope, ROOM_EVENTS_CHANNEL } from "../../src/realtime/bus/index.js";
-import { startServer, type TestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { api, freshRoom } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
 import { SioClient, WsClient, type Recorded } from "../support/clients.js";
@@ -232,11 +233,7 @@ describe("API documents", function () {
     const served = { openapi: buildOpenApi({ version: packageVersion() }), asyncapi: buildAsyncApi({ version: packageVersion() }) };
     before(async function () {
       this.timeout(60_000);
-      server = await startServer();
-    });
-    after(async function () {
-      this.timeout(30_000);
-      await server?.stop();
+      server = await sharedServer();
     });
 
     for (const prefix of ["", "/api", "/v1"]) {

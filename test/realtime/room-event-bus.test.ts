@@ -10,7 +10,8 @@ import { createDatabase, type Database } from "../../src/infra/db/database.js";
 import { createRoomsRepo } from "../../src/rooms/rooms-repo.js";
 import { createRoomsService } from "../../src/rooms/rooms-service.js";
 import { createLogger } from "../../src/core/logger.js";
-import { startServer, type TestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { SioClient, WsClient, until } from "../support/clients.js";
 import { freshRoom } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
@@ -79,11 +80,10 @@ describe("room-event bus", function () {
     let srv: TestServer;
     let db: Database;
     before(async () => {
-      srv = await startServer();
+      srv = await sharedServer();
       db = createDatabase(process.env.TEST_DATABASE_URL!);
     });
     after(async () => {
-      await srv?.stop();
       await db?.close();
     });
 
