@@ -33,7 +33,7 @@ describe("room-event bus", function () {
   /** A process's bus and what its subscriber heard. */
   async function processBus(subscribed = true) {
     const heard: BusEvent[] = [];
-    const bus = createRoomEventBus({ publisher: redis("commands"), subscriber: subscribed ? redis("pubsub") : undefined, logger, channel });
+    const bus = createRoomEventBus({ publisher: redis("commands"), subscriber: subscribed ? redis("pubsub") : undefined, logger, channelName: channel });
     bus.subscribe({ onEvent: (e) => heard.push(e) });
     await bus.start();
     buses.push(bus);

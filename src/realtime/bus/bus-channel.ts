@@ -1,36 +1,47 @@
-// The room-event bus on Redis: one pub/sub channel that every API worker of every machine
-// subscribes to, and that any process (an API worker, the job process, another service on the
-// same Redis) may publish on. Each message is one JSON envelope: the event exactly as clients get
-// it (the protocol's schema), and the id of the process that published it, so that process, which
-// delivered it to its own clients already, skips its echo.
+// A channel of the bus between the city's processes: one Redis pub/sub channel that every API
+// worker of every machine subscribes to, and that any process (an API worker, the job process,
+// another service on the same Redis) may publish on. Each message is one JSON envelope: the event
+// exactly as clients get it (validated with the protocol's schema on arrival), and the id of the
+// process that published it, so that process, which delivered it to its own clients already,
+// skips its echo. A channel is a name and the schema of its events.
 import { z } from "zod";
 import { ROOM_OUTBOUND } from "../protocol/index.js";
 
-export const ROOM_EVENTS_CHANNEL = "city:room-events";
+export interface BusChannel<T> {
+  readonly name: string;
+  readonly event: z.ZodType<T>;
+}
 
-/** The events the bus carries: what a room hears about its messages and members. */
-export const busEvent = z.discriminatedUnion("event", [ROOM_OUTBOUND["room.message"], ROOM_OUTBOUND["room.join"], ROOM_OUTBOUND["room.leave"]]);
-export type BusEvent = z.output<typeof busEvent>;
+export interface BusEnvelope<T> {
+  readonly origin: string;
+  readonly event: T;
+}
 
-export const busEnvelope = z.object({
-  origin: z.string().min(1).max(200).describe("The publishing process (its own subscribers skip the echo)"),
-  event: busEvent,
-});
-export type BusEnvelope = z.output<typeof busEnvelope>;
+/** The envelope schema of a channel (for the documents). */
+export const envelopeOf = <T>(channel: BusChannel<T>) =>
+  z.object({ origin: z.string().min(1).max(200).describe("The publishing process (its own subscribers skip the echo)"), event: channel.event });
 
-export function encodeEnvelope(origin: string, event: BusEvent): string {
-  return JSON.stringify({ origin, event } satisfies BusEnvelope);
+export function encodeEnvelope<T>(origin: string, event: T): string {
+  return JSON.stringify({ origin, event } satisfies BusEnvelope<T>);
 }
 
 /** The envelope in a channel message, or why it is not one. */
-export function decodeEnvelope(raw: string): { ok: true; envelope: BusEnvelope } | { ok: false; error: string } {
+export function decodeEnvelope<T>(channel: BusChannel<T>, raw: string): { ok: true; envelope: BusEnvelope<T> } | { ok: false; error: string } {
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
     return { ok: false, error: "not JSON" };
   }
-  const parsed = busEnvelope.safeParse(json);
+  const parsed = envelopeOf(channel).safeParse(json);
   if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? "invalid" };
   return { ok: true, envelope: parsed.data };
 }
+
+/** What a room hears about its messages and members (`room.message` after its commit). */
+export const busEvent = z.discriminatedUnion("event", [ROOM_OUTBOUND["room.message"], ROOM_OUTBOUND["room.join"], ROOM_OUTBOUND["room.leave"]]);
+export type BusEvent = z.output<typeof busEvent>;
+
+export const ROOM_EVENTS: BusChannel<BusEvent> = { name: "city:room-events", event: busEvent };
+export const ROOM_EVENTS_CHANNEL = ROOM_EVENTS.name;
+export const busEnvelope = envelopeOf(ROOM_EVENTS);
