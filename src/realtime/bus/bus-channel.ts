@@ -7,19 +7,23 @@
 import { z } from "zod";
 import { ROOM_OUTBOUND } from "../protocol/index.js";
 
-export interface BusChannel<T> {
-  readonly name: string;
-  readonly event: z.ZodType<T>;
-}
-
 export interface BusEnvelope<T> {
   readonly origin: string;
   readonly event: T;
 }
 
-/** The envelope schema of a channel (for the documents). */
-export const envelopeOf = <T>(channel: BusChannel<T>) =>
-  z.object({ origin: z.string().min(1).max(200).describe("The publishing process (its own subscribers skip the echo)"), event: channel.event });
+export interface BusChannel<T> {
+  readonly name: string;
+  readonly event: z.ZodType<T>;
+  /** The schema of its messages: the event and the publishing process. */
+  readonly envelope: z.ZodType<BusEnvelope<T>>;
+}
+
+/** A channel: its Redis name and the schema of its events (the envelope's is made once, here). */
+export function busChannel<T>(name: string, event: z.ZodType<T>): BusChannel<T> {
+  const origin = z.string().min(1).max(200).describe("The publishing process (its own subscribers skip the echo)");
+  return { name, event, envelope: z.object({ origin, event }) };
+}
 
 export function encodeEnvelope<T>(origin: string, event: T): string {
   return JSON.stringify({ origin, event } satisfies BusEnvelope<T>);
@@ -33,7 +37,7 @@ export function decodeEnvelope<T>(channel: BusChannel<T>, raw: string): { ok: tr
   } catch {
     return { ok: false, error: "not JSON" };
   }
-  const parsed = envelopeOf(channel).safeParse(json);
+  const parsed = channel.envelope.safeParse(json);
   if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? "invalid" };
   return { ok: true, envelope: parsed.data };
 }
@@ -42,6 +46,6 @@ export function decodeEnvelope<T>(channel: BusChannel<T>, raw: string): { ok: tr
 export const busEvent = z.discriminatedUnion("event", [ROOM_OUTBOUND["room.message"], ROOM_OUTBOUND["room.join"], ROOM_OUTBOUND["room.leave"]]);
 export type BusEvent = z.output<typeof busEvent>;
 
-export const ROOM_EVENTS: BusChannel<BusEvent> = { name: "city:room-events", event: busEvent };
+export const ROOM_EVENTS = busChannel("city:room-events", busEvent);
 export const ROOM_EVENTS_CHANNEL = ROOM_EVENTS.name;
-export const busEnvelope = envelopeOf(ROOM_EVENTS);
+export const busEnvelope = ROOM_EVENTS.envelope;

@@ -7,4 +7,4 @@
 //   const rooms = createRoomsService({ repo, events: bus });   // rooms.postMessage(...) reaches every client
 export { createBus, type Bus, type BusOptions, type BusSubscriber } from "./bus.js";
 export { createRoomEventBus, type RoomEventBus } from "./room-event-bus.js";
-export { ROOM_EVENTS, ROOM_EVENTS_CHANNEL, busEnvelope, busEvent, envelopeOf, type BusChannel, type BusEnvelope, type BusEvent } from "./bus-channel.js";
+export { ROOM_EVENTS, ROOM_EVENTS_CHANNEL, busChannel, busEnvelope, busEvent, type BusChannel, type BusEnvelope, type BusEvent } from "./bus-channel.js";
