@@ -75,7 +75,7 @@ export class RoomHub {
   receive(event: RoomBroadcast): void {
     const roomId = event.room_id;
     if (event.event !== "room.message") {
-      for (const c of this.catchUps.get(roomId)?.keys() ?? []) c.send(event);
+      for (const member of this.catchUps.get(roomId)?.keys() ?? []) member.send(event);
       this.deliver(roomId, event);
       return;
     }
