@@ -16,6 +16,7 @@ import { createHealthRouter } from "./http/routes/health-routes.js";
 import { createRoomsRouter } from "./http/routes/rooms-routes.js";
 import { createFeedRouter } from "./http/routes/feed-routes.js";
 import { createRealtime } from "./realtime/realtime.js";
+import { createRoomEventBus } from "./realtime/bus/index.js";
 import { createQueues } from "./infra/queue/queues.js";
 import { createReplyWaiter } from "./infra/queue/reply-channel.js";
 import { createUserLanes } from "./infra/queue/user-lanes.js";
@@ -75,7 +76,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     config: config.presence,
     onError: (err) => (isUnavailable(err) ? redisOutage.failed("presence", err) : logger.warn({ err }, "presence store")),
   });
-  const rooms = createRoomsService({ repo: createRoomsRepo(db), online: presence });
   const feed = createFeedService(db);
   // Second Me: turns run as `secondme` jobs in workers/; outcomes come back on this process's
   // reply channel (one subscriber per process, never one per request). The queue's connection
@@ -109,6 +109,23 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         config.rateLimit,
       )
     : undefined;
+  // Committed room events reach this worker's sockets at once and every other process's through
+  // Redis (src/realtime/bus/); the rooms service publishes on it, the realtime hub subscribes.
+  const busSub = createRedis(config.redisUrl, "pubsub", "city-room-events", { outage: redisOutage });
+  const roomEvents = createRoomEventBus({ publisher: redis, subscriber: busSub, logger });
+  const rooms = createRoomsService({
+    repo: createRoomsRepo(db),
+    online: presence,
+    events: {
+      message(m) {
+        metrics.realtime.messageIn();
+        roomEvents.message(m);
+      },
+      joined: roomEvents.joined,
+      left: roomEvents.left,
+    },
+    admission: limits?.messages,
+  });
 
   let draining = false;
   const probes = [
@@ -144,13 +161,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     corsOrigins: config.corsOrigins,
     verify,
     rooms,
+    bus: roomEvents,
     presence,
     allowAnonymousPresence: config.presence.allowAnonymous,
     logger,
     workerId: opts.workerId ?? String(process.pid),
-    limits,
     metrics: metrics.realtime,
   });
+  await roomEvents.start();
   metrics.setSources({ realtime: () => realtime.stats(), heartbeats: () => presence.stats().heartbeats });
   // Agents' own room replies, from JetStream (the deployment's durable consumer), posted here
   // through the rooms service so they reach every socket like any message. In the background: a
@@ -167,7 +185,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // Second Me progress and late replies reach the user's sockets held by this worker. Read from a
   // stream on a blocking connection of its own, so nothing added while it reconnects is missed.
   const notifications = followUserNotifications(createRedis(config.redisUrl, "bullmq", "city-api-notify", { outage: redisOutage }), (n) =>
-    realtime.pushToUserLocal(n.userId, { ...n.payload, event: n.event }),
+    realtime.pushNotification(n),
   );
   await notifications.ready;
 
@@ -189,11 +207,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       await agentReplies?.close();
       await notifications.close();
       await realtime.close(deadline);
+      await roomEvents.close();
       await presence.close();
       if ((await requestsDone).forced) logger.warn("HTTP requests still in flight at the shutdown deadline were cut off");
       await waiter.close();
       await queues.close();
-      await Promise.all([db.close(), closeRedis(redis), closeRedis(producer), closeRedis(replySub)]);
+      await Promise.all([db.close(), closeRedis(redis), closeRedis(producer), closeRedis(replySub), closeRedis(busSub)]);
       logger.info("worker stopped");
     },
   };

@@ -1,25 +1,27 @@
-// Every domain error in one registry: a code, an HTTP status, and whether its message may be
-// shown to the client. HTTP (http/error-middleware.ts) and the sockets (realtime) map from here.
+// Every domain error in one registry: a code and its HTTP status. HTTP (http/error-middleware.ts)
+// and the sockets (realtime) map from here. An AppError's message is written for the client and
+// always shown; anything else thrown becomes `internal` with a fixed message (toAppError), so a
+// stack or a driver's message never reaches a client.
 
 export const ERRORS = {
-  validation_failed: { status: 400, expose: true },
-  invalid_json: { status: 400, expose: true },
-  unauthorized: { status: 401, expose: true },
-  forbidden: { status: 403, expose: true },
-  not_found: { status: 404, expose: true },
-  room_not_found: { status: 404, expose: true },
-  method_not_allowed: { status: 405, expose: true },
-  slug_taken: { status: 409, expose: true },
-  conflict: { status: 409, expose: true },
-  payload_too_large: { status: 413, expose: true },
-  uri_too_long: { status: 414, expose: true },
-  unsupported_media_type: { status: 415, expose: true },
-  rate_limited: { status: 429, expose: true },
-  headers_too_large: { status: 431, expose: true },
-  agent_failed: { status: 502, expose: true },
-  agent_timeout: { status: 504, expose: true },
-  unavailable: { status: 503, expose: true },
-  internal: { status: 500, expose: false },
+  validation_failed: { status: 400 },
+  invalid_json: { status: 400 },
+  unauthorized: { status: 401 },
+  forbidden: { status: 403 },
+  not_found: { status: 404 },
+  room_not_found: { status: 404 },
+  method_not_allowed: { status: 405 },
+  slug_taken: { status: 409 },
+  conflict: { status: 409 },
+  payload_too_large: { status: 413 },
+  uri_too_long: { status: 414 },
+  unsupported_media_type: { status: 415 },
+  rate_limited: { status: 429 },
+  headers_too_large: { status: 431 },
+  agent_failed: { status: 502 },
+  agent_timeout: { status: 504 },
+  unavailable: { status: 503 },
+  internal: { status: 500 },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -27,7 +29,6 @@ export type ErrorCode = keyof typeof ERRORS;
 export class AppError extends Error {
   override name = "AppError";
   readonly status: number;
-  readonly expose: boolean;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -35,7 +36,6 @@ export class AppError extends Error {
   ) {
     super(message);
     this.status = ERRORS[code].status;
-    this.expose = ERRORS[code].expose;
   }
 }
 

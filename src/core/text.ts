@@ -35,9 +35,16 @@ export function snippet(s: string, max = 140): string {
   return out + "…";
 }
 
-/** The maximum of each capped queryInt, for the API documents: probing cannot find it, since a
- *  capped schema accepts any size. */
-export const queryIntCaps = new WeakMap<z.ZodType, number>();
+/** What each queryInt accepts, for the API documents (a transform's rules are invisible to JSON
+ *  Schema, so the schema says them here rather than have the documents guess). */
+export interface QueryIntBounds {
+  readonly default: number;
+  readonly minimum: number;
+  readonly maximum: number;
+  /** A larger number is read as the maximum rather than refused. */
+  readonly capped: boolean;
+}
+export const queryIntBounds = new WeakMap<z.ZodType, QueryIntBounds>();
 
 /**
  * Query-string integer in [min, max]; absent means the default; anything else is a 400. With
@@ -63,7 +70,7 @@ export function queryInt(dflt: number, min: number, max: number, opts: { cap?: b
       }
       return n;
     });
-  if (capped) queryIntCaps.set(schema, max);
+  queryIntBounds.set(schema, { default: dflt, minimum: min, maximum: max, capped });
   return schema;
 }
 

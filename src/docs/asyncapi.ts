@@ -1,46 +1,44 @@
-// The AsyncAPI 3.0 document of the realtime protocol, built from the protocol module: inbound
-// events are ROOM_EVENTS / PRESENCE_EVENTS (the schemas both transports parse frames with),
-// outbound events are the *_OUTBOUND_EVENTS names with the type-pinned schemas of wire-schemas.ts,
-// and the `/v1` names come from eventName(). Described from the server's side: it `receive`s what
-// clients send and `send`s what clients receive.
-import { z } from "zod";
-import { PRESENCE_EVENTS, ROOM_EVENTS, MAX_FRAME_BYTES } from "../realtime/protocol/inbound.js";
+// The AsyncAPI 3.0 document of the realtime protocol, built from the protocol module's schemas
+// (src/realtime/protocol/): inbound events are the schemas both transports parse frames with,
+// outbound events the schemas their types are inferred from, and the `/v1` names come from
+// eventName(). Described from the server's side: it `receive`s what clients send and `send`s what
+// clients receive.
+import type { z } from "zod";
 import {
-  COMMON_OUTBOUND_EVENTS,
-  PRESENCE_OUTBOUND_EVENTS,
-  ROOM_OUTBOUND_EVENTS,
-  SECONDME_OUTBOUND_EVENTS,
+  COMMON_OUTBOUND,
+  DIAGNOSTIC_INBOUND,
+  MAX_FRAME_BYTES,
+  OUTBOUND,
+  PRESENCE_INBOUND,
+  PRESENCE_OUTBOUND,
+  ROOM_INBOUND,
+  ROOM_OUTBOUND,
+  SECONDME_OUTBOUND,
   eventName,
   type WsDialect,
-} from "../realtime/protocol/outbound.js";
+} from "../realtime/protocol/index.js";
+import { busEnvelope, ROOM_EVENTS_CHANNEL } from "../realtime/bus/index.js";
 import { messageInput } from "../rooms/inputs.js";
+import { messageSchema } from "../rooms/room-model.js";
 import { createDocsRegistry, named, type JsonSchema } from "./json-schema.js";
 import { components, tidy } from "./openapi.js";
-import * as wire from "./wire-schemas.js";
 
 const SCHEMAS = "#/components/schemas/";
 const MESSAGES = "#/components/messages/";
 const registry = createDocsRegistry();
 
-/** Payload schemas of outbound events, keyed by event name (a runtime name list per group). */
-const OUTBOUND: Record<string, z.ZodType> = {
-  ...wire.roomOutboundSchemas,
-  ...wire.presenceOutboundSchemas,
-  ...wire.secondMeOutboundSchemas,
-  ...wire.commonOutboundSchemas,
-};
-const outboundNames = (group: object) => Object.keys(group);
+const INBOUND: Record<string, z.ZodType> = { ...ROOM_INBOUND, ...PRESENCE_INBOUND, ...DIAGNOSTIC_INBOUND };
+const names = (group: object) => Object.keys(group);
 
-/** Diagnostics every socket answers, outside the contract. */
-const pingIn = z.object({}).describe("Socket.IO: emit `ping`. Raw ws: {event:\"ping\"} (answered {event:\"pong\"}) or {type:\"ping\"} (answered {type:\"pong\"})");
-const serverInfoIn = z.object({}).describe("Asks which API worker serves this connection (Socket.IO: answered in the ack)");
-
-named("Message", wire.messageSchema, undefined, registry);
+named("Message", messageSchema, undefined, registry);
 named("MessageInput", messageInput, undefined, registry);
-for (const [name, schema] of Object.entries({ ...ROOM_EVENTS, ...PRESENCE_EVENTS, ping: pingIn, "server.info": serverInfoIn })) {
-  named(`${name}.in`, schema, undefined, registry);
-}
-for (const [name, schema] of Object.entries({ ...OUTBOUND, "server.info": wire.serverInfoSchema })) named(`${name}.out`, schema, undefined, registry);
+for (const [name, schema] of Object.entries(INBOUND)) named(`${name}.in`, schema, undefined, registry);
+for (const [name, schema] of Object.entries(OUTBOUND)) named(`${name}.out`, schema, undefined, registry);
+named("RoomBusEnvelope", busEnvelope, undefined, registry);
+
+/** The room-event bus between processes (src/realtime/bus/): a Redis pub/sub channel. */
+const BUS_TEXT =
+  "The room-event bus between the city's processes: every API worker of every machine subscribes; any process on the same Redis may publish a committed room event here (`room.message` after its row is committed, `room.join`, `room.leave`) and every Socket.IO and raw-ws member of the room gets it once, `room.message` in `seq` order (each worker orders and gap-fills from PostgreSQL). `origin` names the publishing process, whose own subscribers skip the echo.";
 
 /** The transform of room.message.send parses everything but room_id with messageInput. */
 const INBOUND_ALSO: Record<string, string> = { "room.message.send": "MessageInput" };
@@ -58,11 +56,11 @@ interface ChannelSpec {
   readonly outbound: readonly string[];
 }
 
-const ROOM_IN = [...Object.keys(ROOM_EVENTS), "ping", "server.info"];
-const PRESENCE_IN = [...Object.keys(PRESENCE_EVENTS), "ping", "server.info"];
-const USER_OUT = [...outboundNames(SECONDME_OUTBOUND_EVENTS), ...outboundNames(COMMON_OUTBOUND_EVENTS), "server.info"];
-const ROOM_OUT = [...outboundNames(ROOM_OUTBOUND_EVENTS), ...USER_OUT];
-const PRESENCE_OUT = [...outboundNames(PRESENCE_OUTBOUND_EVENTS), ...USER_OUT];
+const ROOM_IN = [...names(ROOM_INBOUND), ...names(DIAGNOSTIC_INBOUND)];
+const PRESENCE_IN = [...names(PRESENCE_INBOUND), ...names(DIAGNOSTIC_INBOUND)];
+const USER_OUT = [...names(SECONDME_OUTBOUND), ...names(COMMON_OUTBOUND)];
+const ROOM_OUT = [...names(ROOM_OUTBOUND), ...USER_OUT];
+const PRESENCE_OUT = [...names(PRESENCE_OUTBOUND), ...USER_OUT];
 
 const ROOMS_TEXT =
   "Room events. `room.join` subscribes to a room (and, with a token, makes the user a member); with `last_message_id` every later persisted message is sent first, then the live ones, in `seq` order with no gap and no duplicate. `room.message.send` takes the REST path (same validation, idempotency by client_message_id) and is acknowledged. Without a valid token a connection may listen but not send. Second Me's `secondme.status` and `secondme.reply` reach every socket of their user.";
@@ -156,6 +154,20 @@ export function buildAsyncApi(info: { version: string }): JsonSchema {
       messages: refs,
     };
   }
+  channels.roomEventBus = {
+    address: ROOM_EVENTS_CHANNEL,
+    title: "Room events between processes (Redis pub/sub)",
+    description: BUS_TEXT,
+    servers: [{ $ref: "#/servers/redis" }],
+    messages: { "bus.roomEvent": { $ref: `${MESSAGES}bus.roomEvent` } },
+  };
+  messages["bus.roomEvent"] = { name: "room event", title: "room event", payload: { $ref: `${SCHEMAS}RoomBusEnvelope` } };
+  operations["roomEventBus.send"] = {
+    action: "send",
+    channel: { $ref: "#/channels/roomEventBus" },
+    messages: [{ $ref: "#/channels/roomEventBus/messages/bus.roomEvent" }],
+    description: "PUBLISH of one JSON envelope; every API process also subscribes and delivers it to its clients.",
+  };
   return {
     asyncapi: "3.0.0",
     info: {
@@ -168,6 +180,7 @@ export function buildAsyncApi(info: { version: string }): JsonSchema {
     servers: {
       socketio: { host: "localhost:8080", protocol: "ws", description: "Socket.IO (engine.io path /socket.io/); WebSocket or long-polling with sticky sessions", security: [{ $ref: "#/components/securitySchemes/bearer" }] },
       websocket: { host: "localhost:8080", protocol: "ws", description: "Raw WebSocket (wss in production)", security: [{ $ref: "#/components/securitySchemes/queryToken" }, { $ref: "#/components/securitySchemes/bearer" }] },
+      redis: { host: "localhost:6379", protocol: "redis", description: "The deployment's Redis (REDIS_URL): between the city's own processes, not for clients" },
     },
     channels,
     operations,

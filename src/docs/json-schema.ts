@@ -1,9 +1,10 @@
 // Zod → JSON Schema for the API documents. `z.toJSONSchema` cannot see inside refinements and
 // transforms, and our input rules live there (text lengths counted in characters, query integers
-// parsed from strings). Rather than restate those rules by hand, they are read off the very schema
-// objects by probing them: what a schema accepts is what the documents say.
+// parsed from strings). Text lengths are read off the very schema objects by probing them (what a
+// schema accepts is what the documents say); a query integer states its bounds where it is made
+// (queryInt in core/text.ts).
 import { z } from "zod";
-import { queryIntCaps } from "../core/text.js";
+import { queryIntBounds } from "../core/text.js";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -48,17 +49,12 @@ export function probeLength(schema: z.ZodType): { minLength: number; maxLength?:
   return { minLength: lo, maxLength: largest(lo, LIMIT, okLen) };
 }
 
-/** A query-string integer (`queryInt`): its default, minimum and maximum (probed; a capped one's maximum is its cap). */
-export function probeQueryInt(schema: z.ZodType): { default: number; minimum: number; maximum: number; description?: string } | undefined {
-  const dflt = schema.safeParse(undefined);
-  if (!dflt.success || typeof dflt.data !== "number") return undefined;
-  const ok = (n: number) => schema.safeParse(String(n)).success;
-  const d = dflt.data;
-  if (!ok(d)) return undefined;
-  const minimum = smallest(0, d, ok);
-  const cap = queryIntCaps.get(schema);
-  if (cap === undefined) return { default: d, minimum, maximum: largest(d, 999_999_999, ok) };
-  return { default: d, minimum, maximum: cap, description: `A larger value is read as ${cap}.` };
+/** A query-string integer (`queryInt`): its default, minimum and maximum, as it declares them. */
+export function queryIntDoc(schema: z.ZodType): { default: number; minimum: number; maximum: number; description?: string } | undefined {
+  const b = queryIntBounds.get(schema);
+  if (!b) return undefined;
+  const doc = { default: b.default, minimum: b.minimum, maximum: b.maximum };
+  return b.capped ? { ...doc, description: `A larger value is read as ${b.maximum}.` } : doc;
 }
 
 function hasCustomChecks(schema: z.ZodType): boolean {
@@ -73,7 +69,7 @@ function override(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: JsonSchema }):
     const bounds = probeLength(schema);
     if (bounds) Object.assign(ctx.jsonSchema, bounds);
   } else if (type === "pipe") {
-    const int = probeQueryInt(schema);
+    const int = queryIntDoc(schema);
     if (int) {
       for (const k of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[k];
       Object.assign(ctx.jsonSchema, { type: "integer", ...int });

@@ -1,7 +1,8 @@
 // Every REST operation the server mounts, described once for the OpenAPI document. Request
 // schemas are imported from the route modules (the objects the routes validate with); response
-// schemas are the type-pinned ones of wire-schemas.ts. test/docs/ walks the routers and fails when
-// a mounted route is missing here, or when a route here is not mounted.
+// schemas are the rooms capability's own and the type-pinned ones of rest-responses.ts.
+// test/docs/ walks the routers and fails when a mounted route is missing here, or when a route
+// here is not mounted.
 import type { z } from "zod";
 import { createRoomInput, messageInput, MAX_BODY_CHARS } from "../rooms/inputs.js";
 import { invokeInput } from "../secondme/inputs.js";
@@ -11,7 +12,8 @@ import { presenceQuery, MAX_PRESENCE_IDS } from "../http/routes/presence-routes.
 import { historyQuery as secondMeHistoryQuery } from "../http/routes/secondme-routes.js";
 import { devTokenInput } from "../console/dev-token.js";
 import { named, describe } from "./json-schema.js";
-import * as wire from "./wire-schemas.js";
+import * as wire from "./rest-responses.js";
+import { messageSchema, roomDetailSchema, roomSchema } from "../rooms/room-model.js";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 /** none: no token looked at; optional: a token is verified when sent; user: a user's token; admin: an admin JWT or ADMIN_TOKEN. */
@@ -49,9 +51,9 @@ named("CreateRoomInput", createRoomInput);
 named("MessageInput", messageInput, `One of body, text or data.body (1–${MAX_BODY_CHARS} characters after trimming), and an optional client_message_id for idempotency.`);
 named("InvokeInput", invokeInput);
 named("DevTokenInput", devTokenInput);
-named("Room", wire.roomSchema);
-named("Message", wire.messageSchema);
-named("RoomDetail", wire.roomDetailSchema, "The room's fields at the top level (existing front end) and under `room` (contract).");
+named("Room", roomSchema);
+named("Message", messageSchema);
+named("RoomDetail", roomDetailSchema, "The room's fields at the top level (existing front end) and under `room` (contract).");
 named("FeedEvent", wire.feedEventSchema);
 named("PresenceStatuses", wire.presenceStatusesSchema);
 named("SecondMeMessage", wire.wireMessageSchema);
@@ -78,34 +80,34 @@ export const REST_OPERATIONS: readonly RestOperation[] = [
   {
     method: "GET", path: "/city/rooms", id: "listRooms", tag: "rooms", auth: "optional", query: listQuery,
     summary: "All rooms with their exact online counts",
-    responses: { 200: { description: "Rooms", schema: wire.roomSchema.array() } },
+    responses: { 200: { description: "Rooms", schema: roomSchema.array() } },
     errors: [400, 503],
   },
   {
     method: "POST", path: "/city/rooms", id: "createRoom", tag: "rooms", auth: "user", body: createRoomInput,
     summary: "Create a room room_city_{slug}",
     description: "Without a slug (the existing front end) the slug is derived from the name.",
-    responses: { 201: { description: "The new room", schema: wire.roomSchema } },
+    responses: { 201: { description: "The new room", schema: roomSchema } },
     errors: [400, 401, 409, 413, 415, 429, 503],
   },
   {
     method: "GET", path: "/city/rooms/{room_id}", id: "getRoom", tag: "rooms", auth: "optional", params: ROOM,
     summary: "A room with its last 50 messages (oldest first)",
-    responses: { 200: { description: "The room", schema: wire.roomDetailSchema } },
+    responses: { 200: { description: "The room", schema: roomDetailSchema } },
     errors: [404, 503],
   },
   {
     method: "GET", path: "/city/rooms/{room_id}/messages", id: "roomHistory", tag: "rooms", auth: "optional", params: ROOM, query: roomHistoryQuery,
     summary: "A page of a room's history in seq order",
-    responses: { 200: { description: "Messages, in seq order", schema: wire.messageSchema.array() } },
+    responses: { 200: { description: "Messages, in seq order", schema: messageSchema.array() } },
     errors: [400, 404, 503],
   },
   {
     method: "POST", path: "/city/rooms/{room_id}/messages", id: "postMessage", tag: "rooms", auth: "user", params: ROOM, body: messageInput,
     summary: "Post a message; it is broadcast as room.message on both protocols",
     responses: {
-      201: { description: "The new message", schema: wire.messageSchema },
-      200: { description: "A repeated client_message_id of the same author: the original message (nothing written)", schema: wire.messageSchema },
+      201: { description: "The new message", schema: messageSchema },
+      200: { description: "A repeated client_message_id of the same author: the original message (nothing written)", schema: messageSchema },
     },
     errors: [400, 401, 404, 413, 415, 429, 503],
   },

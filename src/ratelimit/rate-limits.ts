@@ -1,6 +1,6 @@
-// The city's rate limits (CONTRACT §6 429): which buckets a REST write or a socket message is
-// charged to. Message posts share one bucket per author across REST, Socket.IO and raw ws, so
-// switching transport or worker never buys more.
+// The city's rate limits (CONTRACT §6 429): which buckets a REST write is charged to, and the
+// per-author message rule the rooms service applies to every post (REST, Socket.IO, raw ws, an
+// agent's reply alike), so switching transport or worker never buys more.
 import type { Context, Next } from "koa";
 import { actorId, type Identity } from "../auth/identity.js";
 import type { AuthState } from "../auth/koa-auth.js";
@@ -19,8 +19,6 @@ export interface RateLimitRules {
 export const SCOPES = { messages: "msg", userWrites: "write", ipWrites: "ip" } as const;
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-/** After the prefix middleware stripped `/api` or `/v1`. */
-const MESSAGE_POST = /^\/city\/rooms\/[^/]+\/messages\/?$/;
 
 export function rateLimitedError(d: RateDecision): AppError {
   const s = retryAfterSeconds(d.retryAfterMs);
@@ -30,28 +28,27 @@ export function rateLimitedError(d: RateDecision): AppError {
 export interface RateLimits {
   /** Koa middleware, mounted after authentication: charges every write to its buckets. */
   rest(ctx: Context, next: Next): Promise<void>;
-  /** Throws `rate_limited` when `who` may not post another room message now. */
-  checkMessage(who: Identity): Promise<void>;
+  /** The rooms service's admission of a post (PostAdmission): `rate_limited` when its author
+   *  may not post another room message now. */
+  readonly messages: { admit(who: Identity): Promise<void> };
 }
 
 export function createRateLimits(limiter: RateLimiter, rules: RateLimitRules): RateLimits {
-  const messageCharge = (who: Identity): RateCharge => ({ scope: SCOPES.messages, id: actorId(who), rule: rules.messages });
   return {
     async rest(ctx, next) {
       if (!WRITES.has(ctx.method)) return next();
       const charges: RateCharge[] = [{ scope: SCOPES.ipWrites, id: ctx.ip || "unknown", rule: rules.ipWrites }];
       const who = (ctx.state as AuthState).identity;
-      if (who) {
-        charges.push({ scope: SCOPES.userWrites, id: actorId(who), rule: rules.userWrites });
-        if (MESSAGE_POST.test(ctx.path)) charges.push(messageCharge(who));
-      }
+      if (who) charges.push({ scope: SCOPES.userWrites, id: actorId(who), rule: rules.userWrites });
       const d = await limiter.take(charges);
       if (!d.allowed) throw rateLimitedError(d);
       await next();
     },
-    async checkMessage(who) {
-      const d = await limiter.take([messageCharge(who)]);
-      if (!d.allowed) throw rateLimitedError(d);
+    messages: {
+      async admit(who) {
+        const d = await limiter.take([{ scope: SCOPES.messages, id: actorId(who), rule: rules.messages }]);
+        if (!d.allowed) throw rateLimitedError(d);
+      },
     },
   };
 }

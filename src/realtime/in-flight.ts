@@ -2,8 +2,9 @@
 // commit and their acks reach the client) before the sockets are told to reconnect. Once
 // `refuse()` is called, new events get an `unavailable` error instead of starting new work: the
 // client knows they were not stored and sends them again after reconnecting elsewhere.
-import { errorEvent } from "./protocol/outbound.js";
-import type { Ack, Connection } from "./connection-types.js";
+import { errorEvent } from "./protocol/index.js";
+import type { Ack, Connection } from "./connection.js";
+import { refOf } from "./handlers/event-input.js";
 
 export class InFlight {
   private readonly pending = new Set<Promise<unknown>>();
@@ -25,7 +26,7 @@ export class InFlight {
   /** Runs `work` for one inbound event, or refuses it while draining. */
   run(conn: Pick<Connection, "send">, name: string, payload: unknown, ack: Ack | undefined, work: () => Promise<void>): Promise<void> {
     if (this.refusing) {
-      const ev = errorEvent("unavailable", "The server is restarting: reconnect and send again", refOf(payload) ?? name);
+      const ev = errorEvent("unavailable", "The server is restarting: reconnect and send again", refOf(payload, name));
       conn.send(ev);
       ack?.(ev);
       return Promise.resolve();
@@ -49,8 +50,3 @@ export class InFlight {
   }
 }
 
-function refOf(payload: unknown): string | undefined {
-  if (!payload || typeof payload !== "object") return undefined;
-  const v = (payload as Record<string, unknown>).client_message_id;
-  return typeof v === "string" ? v.slice(0, 128) : undefined;
-}

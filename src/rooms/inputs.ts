@@ -15,40 +15,54 @@ export const clientMessageId = z
 
 const bodyText = text(1, MAX_BODY_CHARS);
 
-/** Normalises the three spellings of a message into `{body, client_message_id?}`. */
-export const messageInput = z
-  .object({
-    body: z.unknown().optional(),
-    text: z.unknown().optional(),
-    data: z.unknown().optional(),
-    client_message_id: clientMessageId.optional(),
-  })
-  .transform((v, ctx) => {
-    const data = v.data && typeof v.data === "object" ? (v.data as Record<string, unknown>) : undefined;
-    const raw = v.body ?? v.text ?? data?.body ?? data?.text;
-    const field = v.body !== undefined ? "body" : v.text !== undefined ? "text" : data ? "data.body" : "body";
-    if (raw === undefined) {
-      ctx.addIssue({ code: "custom", message: "is required", path: ["body"] });
+/**
+ * Any value, typed as what a well-behaved client sends: the message fields are checked by
+ * normaliseMessage below (which names the field of a bad value and says what is wrong with it),
+ * while clients and the event maps see their real types.
+ */
+const sent = <T>() => z.custom<T>(() => true).optional();
+
+/** The three spellings of a message: `body`, `text` (existing front end), `data.body` (Next.js). */
+export const messageFields = z.object({
+  body: sent<string>(),
+  text: sent<string>(),
+  data: sent<{ body?: string; text?: string; client_message_id?: string; room_id?: string }>(),
+  client_message_id: clientMessageId.optional(),
+});
+
+const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
+
+/** Normalises the three spellings into `{body, clientMessageId}`, or reports what is wrong. */
+export function normaliseMessage(v: z.output<typeof messageFields>, ctx: z.RefinementCtx): { body: string; clientMessageId: string | null } {
+  const data: unknown = v.data;
+  const nested = isRecord(data) ? data : undefined;
+  const raw: unknown = v.body ?? v.text ?? nested?.body ?? nested?.text;
+  const field = v.body !== undefined ? "body" : v.text !== undefined ? "text" : nested ? "data.body" : "body";
+  if (raw === undefined) {
+    ctx.addIssue({ code: "custom", message: "is required", path: ["body"] });
+    return z.NEVER;
+  }
+  const parsed = bodyText.safeParse(raw);
+  if (!parsed.success) {
+    const msg = typeof raw === "string" ? (parsed.error.issues[0]?.message ?? "is invalid") : "must be a string";
+    ctx.addIssue({ code: "custom", message: msg, path: field.split(".") });
+    return z.NEVER;
+  }
+  let cmid = v.client_message_id;
+  if (cmid === undefined && nested?.client_message_id !== undefined) {
+    // The same rules inside `data` as at the top level: it becomes an idempotency key either way.
+    const inner = clientMessageId.safeParse(nested.client_message_id);
+    if (!inner.success) {
+      ctx.addIssue({ code: "custom", message: inner.error.issues[0]?.message ?? "is invalid", path: ["data", "client_message_id"] });
       return z.NEVER;
     }
-    const parsed = bodyText.safeParse(raw);
-    if (!parsed.success) {
-      const msg = typeof raw === "string" ? (parsed.error.issues[0]?.message ?? "is invalid") : "must be a string";
-      ctx.addIssue({ code: "custom", message: msg, path: field.split(".") });
-      return z.NEVER;
-    }
-    let cmid = v.client_message_id;
-    if (cmid === undefined && data?.client_message_id !== undefined) {
-      // The same rules inside `data` as at the top level: it becomes an idempotency key either way.
-      const inner = clientMessageId.safeParse(data.client_message_id);
-      if (!inner.success) {
-        ctx.addIssue({ code: "custom", message: inner.error.issues[0]?.message ?? "is invalid", path: ["data", "client_message_id"] });
-        return z.NEVER;
-      }
-      cmid = inner.data;
-    }
-    return { body: parsed.data, clientMessageId: cmid ?? null };
-  });
+    cmid = inner.data;
+  }
+  return { body: parsed.data, clientMessageId: cmid ?? null };
+}
+
+/** A message as REST takes it: `{body, client_message_id?}` in any of the three spellings. */
+export const messageInput = messageFields.transform(normaliseMessage);
 
 export type MessageInput = z.infer<typeof messageInput>;
 

@@ -1,5 +1,10 @@
-// The wire shapes of rooms and messages (CONTRACT §6, §10). Every message carries `body` and its
-// alias `text`, and `username` (the author's display name at write time).
+// The wire shapes of rooms and messages (CONTRACT §6, §10), as zod schemas with their types
+// inferred: REST, both socket transports and the API documents use these very objects. Every
+// message carries `body` and its alias `text`, and `username` (the author's display name at write
+// time).
+import { z } from "zod";
+
+const iso = z.string().describe("ISO 8601 UTC timestamp");
 
 export interface MessageRow {
   id: string;
@@ -13,18 +18,20 @@ export interface MessageRow {
   created_at: Date;
 }
 
-export interface Message {
-  id: string;
-  room_id: string;
-  seq: number;
-  author_user_id: string | null;
-  author_agent_id: string | null;
-  username: string;
-  body: string;
-  text: string;
-  client_message_id: string | null;
-  created_at: string;
-}
+export const messageSchema = z.object({
+  id: z.string().describe("m_city_<ULID>"),
+  room_id: z.string(),
+  seq: z.number().int().describe("Per-room sequence number: 1, 2, 3, … in commit order"),
+  author_user_id: z.string().nullable(),
+  author_agent_id: z.string().nullable(),
+  username: z.string().describe("The author's display name at write time (JWT `name` claim), else the author id"),
+  body: z.string(),
+  text: z.string().describe("The same as `body` (the existing front end reads `text`)"),
+  client_message_id: z.string().nullable(),
+  created_at: iso,
+});
+
+export type Message = z.output<typeof messageSchema>;
 
 export function toMessage(r: MessageRow): Message {
   return {
@@ -52,18 +59,27 @@ export interface RoomRow {
   last_message_at: Date | null;
 }
 
-export interface Room {
-  id: string;
-  slug: string;
-  name: string;
-  description: string | null;
-  is_default: boolean;
-  created_at: string;
-  created_by: string | null;
-  members_online: number;
-  /** Time of the room's last message, or null. */
-  last_event: string | null;
-}
+export const roomSchema = z.object({
+  id: z.string().describe("room_city_<slug>"),
+  slug: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  is_default: z.boolean(),
+  created_at: iso,
+  created_by: z.string().nullable(),
+  members_online: z.number().int(),
+  last_event: iso.nullable().describe("Time of the room's last message, or null"),
+});
+
+export type Room = z.output<typeof roomSchema>;
+
+/** The room detail: the room's fields at the top level (existing front end) and under `room`. */
+export const roomDetailSchema = roomSchema.extend({
+  room: roomSchema,
+  messages: z.array(messageSchema).describe("The last 50 messages, oldest first"),
+});
+
+export type RoomDetail = z.output<typeof roomDetailSchema>;
 
 export function toRoom(r: RoomRow, membersOnline: number): Room {
   return {

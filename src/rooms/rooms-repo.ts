@@ -1,5 +1,7 @@
-// PostgreSQL access for rooms and messages. The hot paths (message write, history, listings) are
-// single hand-written statements on the shared pool; room creation and membership use Prisma.
+// PostgreSQL access for rooms and messages: single hand-written statements on the shared pool
+// (Prisma's own queries ran at 0.3-0.5x of these, NOTES "PostgreSQL through Prisma 7"), except the
+// idempotent seeding of the default rooms at start-up, which uses Prisma. Room membership is not
+// here: it lives with presence in Redis (CONTRACT §4 allows no table beyond the seed's).
 import type { Database } from "../infra/db/database.js";
 import type { MessageRow, RoomRow } from "./room-model.js";
 

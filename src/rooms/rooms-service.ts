@@ -6,7 +6,7 @@ import { newId, roomIdFor } from "../core/ids.js";
 import { snippet } from "../core/text.js";
 import { actorId, displayName, type Identity } from "../auth/identity.js";
 import type { RoomsRepo } from "./rooms-repo.js";
-import { MESSAGE_ID_RE, ROOM_ID_RE, toMessage, toRoom, type Message, type Room } from "./room-model.js";
+import { MESSAGE_ID_RE, ROOM_ID_RE, toMessage, toRoom, type Message, type Room, type RoomDetail } from "./room-model.js";
 import { slugFromName } from "./slug.js";
 import { MessageWriter } from "./message-writer.js";
 import type { CreateRoomInput, MessageInput } from "./inputs.js";
@@ -20,17 +20,30 @@ export interface RoomPresence {
   leaveRoom(roomId: string, userId: string): Promise<{ changed: boolean }>;
 }
 
-/** Where committed room events go (the realtime hub). Called after commit, never before. */
+/** Where committed room events go (the room-event bus of src/realtime/bus/, which reaches every
+ *  socket of every worker). Called after commit, never before. */
 export interface RoomEventSink {
   message(message: Message): void;
   joined(roomId: string, userId: string): void;
   left(roomId: string, userId: string): void;
 }
 
+/**
+ * Per-author rules a post must pass before it is written, whatever carried it (REST, Socket.IO,
+ * raw ws, an agent's reply): the message rate limit today (src/ratelimit), mutes later. Throws
+ * the AppError that refuses the post.
+ */
+export interface PostAdmission {
+  admit(who: Identity, roomId: string): Promise<void>;
+}
+
 export interface RoomsServiceDeps {
   readonly repo: RoomsRepo;
   readonly online?: RoomPresence;
+  /** Without one, commits reach no socket (a process that only reads or seeds rooms). */
   readonly events?: RoomEventSink;
+  /** Without one, every post is admitted. */
+  readonly admission?: PostAdmission;
 }
 
 export const DETAIL_MESSAGES = 50;
@@ -48,7 +61,7 @@ export function createRoomsService(deps: RoomsServiceDeps) {
   const writer = new MessageWriter((batch) => repo.insertMessages(batch));
   const zeros = async (ids: readonly string[]) => ids.map(() => 0);
   const counts = (ids: readonly string[]) => (deps.online ? deps.online.countRooms(ids) : zeros(ids));
-  let events: RoomEventSink | undefined = deps.events;
+  const { events, admission } = deps;
 
   async function requireRoom(roomId: string) {
     const room = ROOM_ID_RE.test(roomId) ? await repo.getRoom(roomId) : undefined;
@@ -63,11 +76,6 @@ export function createRoomsService(deps: RoomsServiceDeps) {
   }
 
   return {
-    /** The realtime hub is built after this service; it plugs itself in here. */
-    setEventSink(sink: RoomEventSink) {
-      events = sink;
-    },
-
     async ensureDefaultRooms(slugs: readonly string[]): Promise<void> {
       await repo.ensureDefaultRooms(
         slugs.map((slug) => ({ id: roomIdFor(slug), slug, name: titleCase(slug), description: DEFAULT_DESCRIPTIONS[slug] ?? `Кімната ${titleCase(slug)}` })),
@@ -93,7 +101,7 @@ export function createRoomsService(deps: RoomsServiceDeps) {
       return toRoom(row, 0);
     },
 
-    async roomDetail(roomId: string) {
+    async roomDetail(roomId: string): Promise<RoomDetail> {
       const room = await requireRoom(roomId);
       const [messages, online] = await Promise.all([repo.latestMessages(roomId, DETAIL_MESSAGES), counts([roomId])]);
       const wire = toRoom(room, online[0] ?? 0);
@@ -106,13 +114,6 @@ export function createRoomsService(deps: RoomsServiceDeps) {
       const after = q.after ? await seqOf(roomId, q.after, "after") : null;
       const rows = before === null && after === null ? await repo.latestMessages(roomId, q.limit) : await repo.messagesBetween(roomId, after, before, q.limit);
       return rows.map(toMessage);
-    },
-
-    /** Every persisted message after `lastMessageId` (up to `max`), oldest first: the replay of
-     *  a join that names the last message its client saw. */
-    async messagesAfter(roomId: string, lastMessageId: string, max: number): Promise<Message[]> {
-      const seq = await seqOf(roomId, lastMessageId, "last_message_id");
-      return (await repo.messagesBetween(roomId, seq, null, max)).map(toMessage);
     },
 
     /** The seq of one of the room's messages; validation_failed naming `field` when it is not one. */
@@ -128,11 +129,12 @@ export function createRoomsService(deps: RoomsServiceDeps) {
     messagesBetweenSeq: async (roomId: string, afterSeq: number, beforeSeq: number | null, max: number) =>
       (await repo.messagesBetween(roomId, afterSeq, beforeSeq, max)).map(toMessage),
 
-    /** Writes a message and its feed event in one statement (shared with concurrent posts: group
-     *  commit), then hands it to the realtime hub.
+    /** Admits the post by the per-author rules, writes the message and its feed event in one
+     *  statement (shared with concurrent posts: group commit), then publishes it to every socket.
      *  A repeated client_message_id from the same author returns the original (created=false). */
     async postMessage(who: Identity, roomId: string, input: MessageInput): Promise<{ message: Message; created: boolean }> {
       if (!ROOM_ID_RE.test(roomId)) throw new AppError("room_not_found", `Room ${JSON.stringify(roomId.slice(0, 80))} does not exist`);
+      await admission?.admit(who, roomId);
       const agent = who.kind === "agent";
       let result;
       try {

@@ -15,15 +15,18 @@ import { buildOpenApi } from "../../src/docs/openapi.js";
 import { buildAsyncApi, CHANNELS } from "../../src/docs/asyncapi.js";
 import { REST_OPERATIONS, openApiPath } from "../../src/docs/rest-catalog.js";
 import { packageVersion } from "../../src/docs/docs-routes.js";
-import { PRESENCE_EVENTS, ROOM_EVENTS } from "../../src/realtime/protocol/inbound.js";
 import {
-  COMMON_OUTBOUND_EVENTS,
-  PRESENCE_OUTBOUND_EVENTS,
-  ROOM_OUTBOUND_EVENTS,
-  SECONDME_OUTBOUND_EVENTS,
+  COMMON_OUTBOUND,
+  PRESENCE_INBOUND,
+  PRESENCE_OUTBOUND,
+  ROOM_INBOUND,
+  ROOM_OUTBOUND,
+  SECONDME_OUTBOUND,
   eventName,
-} from "../../src/realtime/protocol/outbound.js";
-import { startServer, type TestServer } from "../support/server.js";
+} from "../../src/realtime/protocol/index.js";
+import { busEnvelope, ROOM_EVENTS_CHANNEL } from "../../src/realtime/bus/index.js";
+import type { TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { api, freshRoom } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
 import { SioClient, WsClient, type Recorded } from "../support/clients.js";
@@ -178,21 +181,33 @@ describe("API documents", function () {
 
     it("has a channel for every namespace and raw-ws path, in both dialects", function () {
       const addresses = Object.values(asyncapi.channels).map((c) => c.address).sort();
-      expect(addresses).to.deep.equal(["/city/presence", "/city/rooms", "/v1/ws/city/presence", "/v1/ws/city/rooms/{room_id}", "/ws/city/presence", "/ws/city/rooms/{room_id}"]);
+      expect(addresses).to.deep.equal(["/city/presence", "/city/rooms", "/v1/ws/city/presence", "/v1/ws/city/rooms/{room_id}", "/ws/city/presence", "/ws/city/rooms/{room_id}", ROOM_EVENTS_CHANNEL]);
     });
 
-    it("documents every inbound event of ROOM_EVENTS and PRESENCE_EVENTS on each of its channels", function () {
+    it("documents the room-event bus with the envelope the bus validates", function () {
+      const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+      ajv.addSchema(asyncapi as object, "asyncapi.json");
+      const validate = ajv.compile({ $ref: "asyncapi.json#/components/messages/bus.roomEvent/payload" });
+      const envelope = { origin: "host:1:ab", event: { event: "room.join", room_id: "room_city_general", user_id: "u_a" } };
+      expect(busEnvelope.safeParse(envelope).success).to.equal(true);
+      expect(validate(envelope), JSON.stringify(validate.errors)).to.equal(true);
+      const wrong = { origin: "host:1:ab", event: { event: "room.join", room_id: "room_city_general" } };
+      expect(busEnvelope.safeParse(wrong).success).to.equal(false);
+      expect(validate(wrong)).to.equal(false);
+    });
+
+    it("documents every inbound event of ROOM_INBOUND and PRESENCE_INBOUND on each of its channels", function () {
       for (const spec of CHANNELS) {
-        const events = spec.id.startsWith("rooms") ? Object.keys(ROOM_EVENTS) : Object.keys(PRESENCE_EVENTS);
+        const events = spec.id.startsWith("rooms") ? Object.keys(ROOM_INBOUND) : Object.keys(PRESENCE_INBOUND);
         const titles = channelMessages(spec.id, "in").map((m) => m.title);
         for (const e of events) expect(titles, `${spec.id} lacks inbound ${e}`).to.include(e);
       }
     });
 
     it("documents every outbound event, under the name each dialect uses", function () {
-      const user = [...Object.keys(SECONDME_OUTBOUND_EVENTS), ...Object.keys(COMMON_OUTBOUND_EVENTS)];
+      const user = [...Object.keys(SECONDME_OUTBOUND), ...Object.keys(COMMON_OUTBOUND)];
       for (const spec of CHANNELS) {
-        const events = [...(spec.id.startsWith("rooms") ? Object.keys(ROOM_OUTBOUND_EVENTS) : Object.keys(PRESENCE_OUTBOUND_EVENTS)), ...user];
+        const events = [...(spec.id.startsWith("rooms") ? Object.keys(ROOM_OUTBOUND) : Object.keys(PRESENCE_OUTBOUND)), ...user];
         const out = channelMessages(spec.id, "out");
         for (const e of events) {
           const wireName = spec.transport === "ws" ? eventName(spec.dialect, e) : e;
@@ -218,11 +233,7 @@ describe("API documents", function () {
     const served = { openapi: buildOpenApi({ version: packageVersion() }), asyncapi: buildAsyncApi({ version: packageVersion() }) };
     before(async function () {
       this.timeout(60_000);
-      server = await startServer();
-    });
-    after(async function () {
-      this.timeout(30_000);
-      await server?.stop();
+      server = await sharedServer();
     });
 
     for (const prefix of ["", "/api", "/v1"]) {

@@ -5,6 +5,7 @@
 import { expect } from "chai";
 import { io, type Socket } from "socket.io-client";
 import { startServer, waitForWorkers, type TestServer } from "../support/server.js";
+import { until } from "../support/clients.js";
 import { api, freshRoom } from "../support/api.js";
 import { ResumingListener } from "../support/resuming-listener.js";
 import { userToken } from "../support/tokens.js";
@@ -102,23 +103,24 @@ describe("faults: an API worker killed with SIGKILL under load", function () {
       s?.close();
     })();
 
-    await sleep(1_000);
+    // Traffic flows, then the kill lands in the middle of it, and traffic goes on through it.
+    const ackedAtLeast = (n: number, what: string) => until(() => (acked.size >= n ? true : undefined), 30_000, what);
+    await ackedAtLeast(10, "ten messages before the kill");
     const victim = before.get("1")!;
     process.kill(victim, "SIGKILL");
-    await sleep(2_500);
-    sending = false;
-    await Promise.all([restSender, sockSender]);
-
-    // The primary forked a replacement into slot 1, and it serves.
+    // The primary forks a replacement into slot 1, and it serves, while the senders go on.
     const deadline = Date.now() + 20_000;
     let after = await workerPids(srv.process.pid!);
     while (!(after.get("1") && after.get("1") !== victim)) {
       if (Date.now() > deadline) throw new Error(`slot 1 was not replaced:\n${srv.output()}`);
-      await sleep(200);
+      await sleep(200); // the process table has no event to wait on
       after = await workerPids(srv.process.pid!);
     }
     expect(after.get("2")).to.equal(before.get("2"));
     await waitForWorkers(srv.url, 2, 45_000); // a replacement boots slowly on a loaded machine
+    await ackedAtLeast(acked.size + 10, "ten messages acknowledged with the replacement serving");
+    sending = false;
+    await Promise.all([restSender, sockSender]);
 
     // The store: every acknowledged message once, no client_message_id twice, seqs contiguous.
     const hist = await fetchAll(srv.url, room);
@@ -137,12 +139,11 @@ describe("faults: an API worker killed with SIGKILL under load", function () {
     // Every receiver saw every message exactly once, in order, across its reconnects.
     const lost = receivers.filter((r) => r.reconnects > 0);
     expect(lost.length, "the killed worker's clients reconnected").to.be.at.least(2);
-    const want = Array.from({ length: total }, (_, i) => i + 1);
-    for (const r of receivers) {
-      const until = Date.now() + 10_000;
-      while (r.seqs.length < total && Date.now() < until) await sleep(50);
-    }
-    await sleep(300);
+    const want = Array.from({ length: total + 1 }, (_, i) => i + 1);
+    // One more message: when every receiver has it, each has had whatever it was going to get.
+    const last = await api<Msg>(srv.url, "POST", `/city/rooms/${room}/messages`, { token: alice, body: { body: "the last one" } });
+    expect(last.body.seq).to.equal(total + 1);
+    for (const r of receivers) await until(() => (r.seqs.includes(total + 1) ? true : undefined), 15_000, `the last message on ${r.kind}`);
     for (const r of receivers) expect(r.seqs, `${r.kind} (reconnects ${r.reconnects})`).to.deep.equal(want);
     receivers.forEach((r) => r.stop());
   });

@@ -14,7 +14,7 @@ import { startServer, testEnv, type TestServer } from "../support/server.js";
 import { WsClient, rawHttp, until } from "../support/clients.js";
 import { freshRoom } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
-import { rowCounts, sleep, workerPids } from "../faults/support.js";
+import { rowCounts, workerPids } from "../faults/support.js";
 import { HOSTILE_IDS } from "./fuzz.js";
 
 const MB10 = "x".repeat(10 * 1024 * 1024);
@@ -31,7 +31,6 @@ async function raw(url: string, method: string, path: string, body?: string | Bu
   return { status: res.status, type: res.headers.get("content-type") ?? "", json: text && /json/.test(res.headers.get("content-type") ?? "") ? JSON.parse(text) : undefined, text };
 }
 
-/** Writes raw bytes on a new TCP connection and returns whatever comes back before it closes. */
 /** A raw engine.io WebSocket speaking Socket.IO packets by hand, for frames a client library
  *  would never produce. */
 async function rawSocketIo(url: string, nsp: string, token: string) {
@@ -146,7 +145,10 @@ describe("hostile: oversized, deep and malformed input on the cluster", function
     for (const packet of ["42/city/rooms,[broken", "42/city/rooms,{}", "4x", "42/city/rooms,[]", "42/nope,[\"x\"]", "45-/city/rooms,[\"x\",{\"_placeholder\":true,\"num\":99}]"]) {
       const sio = await rawSocketIo(srv.url, "/city/rooms", tok);
       sio.ws.send(packet);
-      await sleep(200);
+      // Packets are taken in order: once a request sent after it is answered, or the connection
+      // is closed, the server has dealt with the bad one.
+      sio.ws.send('42/city/rooms,7["server.info",{}]');
+      await until(() => (sio.closed() || sio.frames.some((f) => f.startsWith("43/city/rooms,7")) ? true : undefined), 5_000, `the server's answer after ${packet}`);
       sio.ws.close();
     }
     const ok = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`);
@@ -195,7 +197,7 @@ describe("hostile: oversized, deep and malformed input on the cluster", function
     }
     const weird = await rawHttp(srv.port, "GET // HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
     expect(weird).to.match(/^HTTP\/1\.1 4\d\d /);
-    await sleep(500);
+    // Every refused upgrade was answered: a worker that had died of one would be gone by now.
     expect(await workerPids(srv.process.pid!)).to.deep.equal(workersBefore);
     expect((await fetch(`${srv.url}/healthz`)).status).to.equal(200);
   });
@@ -252,7 +254,9 @@ describe("hostile: no prototype pollution, checked inside the server process", f
       await s.timeout(5_000).emitWithAck("room.message.send", { room_id: room, ...payload }).catch(() => undefined);
     }
     await s.timeout(5_000).emitWithAck("__proto__", { polluted: "yes" }).catch(() => undefined);
-    await sleep(300);
+    // A connection's room events are handled in order: once this one is acknowledged, so were the poisoned ones.
+    ws.send({ event: "room.message.send", room_id: room, body: "after the poison", client_message_id: "after-poison" });
+    await ws.waitFor((e) => e.event === "room.message.ack" && e.client_message_id === "after-poison", 5_000, "the last ack");
     s.close();
     ws.close();
 

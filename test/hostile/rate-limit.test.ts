@@ -10,7 +10,6 @@ import { startServer, freePort, type TestServer } from "../support/server.js";
 import { SioClient, WsClient, until } from "../support/clients.js";
 import { freshRoom } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
-import { sleep } from "../faults/support.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
 const run = Math.random().toString(36).slice(2, 10);
@@ -40,23 +39,47 @@ describe("hostile: rate limits", function () {
   });
 
   describe("the limiter", () => {
-    it("lets a burst through, then refuses with the wait until the next token", async () => {
-      const limiter = createRateLimiter({ redis, prefix: PREFIX });
+    // The buckets' clock is the test's: time moves only when the test says, so every figure is exact.
+    let now = 1_700_000_000_000;
+    const clock = () => now;
+
+    it("lets a burst through, refuses with the exact wait for the next token, and refills at the rate", async () => {
+      const limiter = createRateLimiter({ redis, prefix: PREFIX, clock });
       const charge = [{ scope: "unit", id: "burst", rule: { ratePerSec: 1, burst: 3 } }];
       const out = [];
       for (let i = 0; i < 5; i++) out.push(await limiter.take(charge));
       expect(out.map((d) => d.allowed)).to.deep.equal([true, true, true, false, false]);
-      expect(out[3]!.retryAfterMs).to.be.within(1, 1000);
-      expect(out[3]!.scope).to.equal("unit");
-      await sleep(out[4]!.retryAfterMs + 20);
-      expect((await limiter.take(charge)).allowed).to.equal(true);
-      // The key lives only while the bucket is not full.
-      const ttl = await redis.pttl(`${PREFIX}:unit:burst`);
-      expect(ttl).to.be.within(1, 3_000);
+      expect(out[3]).to.include({ retryAfterMs: 1000, scope: "unit" });
+      now += 999;
+      expect(await limiter.take(charge)).to.include({ allowed: false, retryAfterMs: 1 });
+      now += 1;
+      expect((await limiter.take(charge)).allowed, "one token a second").to.equal(true);
+      expect(await limiter.take(charge)).to.include({ allowed: false, retryAfterMs: 1000 });
+      // The key lives only while the bucket is not full: full again 3 s after the last take.
+      expect(await redis.pttl(`${PREFIX}:unit:burst`)).to.be.within(2_900, 3_001);
+      now += 3_000;
+      const refilled = [];
+      for (let i = 0; i < 4; i++) refilled.push((await limiter.take(charge)).allowed);
+      expect(refilled, "a full bucket holds the burst, no more").to.deep.equal([true, true, true, false]);
+    });
+
+    it("takes a cost of several tokens from a bucket at once", async () => {
+      const limiter = createRateLimiter({ redis, prefix: PREFIX, clock });
+      const charge = [{ scope: "unit", id: "cost", rule: { ratePerSec: 2, burst: 5 } }];
+      expect((await limiter.take(charge, 3)).allowed).to.equal(true);
+      expect(await limiter.take(charge, 3)).to.include({ allowed: false, retryAfterMs: 500 });
+      expect((await limiter.take(charge, 2)).allowed).to.equal(true);
+    });
+
+    it("switches a bucket off with a rate of 0", async () => {
+      const limiter = createRateLimiter({ redis, prefix: PREFIX, clock });
+      const off = [{ scope: "unit", id: "off", rule: { ratePerSec: 0, burst: 1 } }];
+      for (let i = 0; i < 3; i++) expect((await limiter.take(off)).allowed).to.equal(true);
+      expect(await redis.exists(`${PREFIX}:unit:off`)).to.equal(0);
     });
 
     it("charges every bucket or none: a full IP bucket does not spend the user's tokens", async () => {
-      const limiter = createRateLimiter({ redis, prefix: PREFIX });
+      const limiter = createRateLimiter({ redis, prefix: PREFIX, clock });
       const ip = { scope: "unit-ip", id: "a", rule: { ratePerSec: 0.01, burst: 1 } };
       const user = { scope: "unit-user", id: "b", rule: { ratePerSec: 0.01, burst: 2 } };
       expect((await limiter.take([ip, user])).allowed).to.equal(true);

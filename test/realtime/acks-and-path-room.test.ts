@@ -7,7 +7,8 @@
 //   "room.message.send", data: {body}}` is stored there and acknowledged. `room_id` may also come
 //   inside `data`. Socket.IO has no path room: there `room_id` stays required.
 import { expect } from "chai";
-import { startServer, type TestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { SioClient, WsClient, until, type Recorded } from "../support/clients.js";
 import { api, freshRoom } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
@@ -21,10 +22,7 @@ describe("realtime: flood-guard acks and the path room", function () {
 
   before(async () => {
     // Many sends from one user in a few seconds: this file tests the protocol, not the limiter.
-    srv = await startServer({ RATE_LIMIT_ENABLED: "false" });
-  });
-  after(async () => {
-    await srv?.stop();
+    srv = await sharedServer({ RATE_LIMIT_ENABLED: "false" });
   });
 
   const history = async (room: string) => (await api<{ id: string; body: string; room_id: string }[]>(srv.url, "GET", `/city/rooms/${room}/messages?limit=200`)).body;
@@ -161,7 +159,9 @@ describe("realtime: flood-guard acks and the path room", function () {
             const mark = first.events.length;
             second.send({ event: "room.join", room_id: room });
             await until(() => (second.events.filter((e) => e.event === ev("room.join")).length === 2 ? true : undefined), 5_000, "the repeated join's confirmation");
-            await new Promise((r) => setTimeout(r, 200));
+            // A message the second tab sends after it reaches the room after any news of the join would.
+            second.send({ event: "room.message.send", body: "after the repeated join", client_message_id: `after-${carolId}` });
+            await first.waitFor((e) => e.event === ev("room.message") && (e.message as { body: string }).body === "after the repeated join", 5_000, "the message after");
             expect(first.events.slice(mark).filter((e) => e.event === ev("room.join"))).to.deep.equal([]);
           } finally {
             second.close();

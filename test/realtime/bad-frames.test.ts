@@ -4,7 +4,8 @@
 import { expect } from "chai";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
-import { startServer, type TestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { SioClient, WsClient, rawHttp, until } from "../support/clients.js";
 import { api, freshRoom } from "../support/api.js";
 import { scrape, total } from "../support/metrics.js";
@@ -19,11 +20,8 @@ describe("realtime: bad frames, auth and floods", function () {
   let writer = 0;
 
   before(async () => {
-    srv = await startServer();
+    srv = await sharedServer();
     room = await freshRoom(srv.url, tok);
-  });
-  after(async () => {
-    await srv?.stop();
   });
 
   it("answers each bad raw-ws frame with an error event and keeps the connection", async () => {

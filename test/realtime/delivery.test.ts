@@ -2,9 +2,10 @@
 // clients (both dialects) on different workers all get every message exactly once, in seq order,
 // whoever sent it (REST, Socket.IO, raw ws).
 import { expect } from "chai";
-import { startServer, type TestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { SioClient, WsClient, until, type Recorded } from "../support/clients.js";
-import { api, freshRoom } from "../support/api.js";
+import { api, freshRoom, sentinel } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
 
 const seqs = (events: Recorded[], name = "room.message") =>
@@ -17,10 +18,7 @@ describe("realtime: delivery across workers and protocols", function () {
   const bob = userToken("u_bob", { name: "Bob" });
 
   before(async () => {
-    srv = await startServer();
-  });
-  after(async () => {
-    await srv?.stop();
+    srv = await sharedServer();
   });
 
   it("puts clients of every kind on both workers", async () => {
@@ -59,15 +57,15 @@ describe("realtime: delivery across workers and protocols", function () {
       await SioClient.connect(srv.url, "/city/rooms", { token: bob }),
     ];
     for (const c of sio) await c.emitAck("room.join", { room_id: room });
+    // Members: each hears its own path join, so the test knows it is in the room.
     const ws = [
-      await WsClient.connect(srv.url, `/ws/city/rooms/${room}`, { token: alice }),
-      await WsClient.connect(srv.url, `/ws/city/rooms/${room}`),
-      await WsClient.connect(srv.url, `/v1/ws/city/rooms/${room}`),
-      await WsClient.connect(srv.url, `/v1/ws/city/rooms/${room}`),
+      await WsClient.joined(srv.url, `/ws/city/rooms/${room}`, "u_alice"),
+      await WsClient.joined(srv.url, `/ws/city/rooms/${room}`, "u_delivery_ws"),
+      await WsClient.joined(srv.url, `/v1/ws/city/rooms/${room}`, "u_delivery_v1a"),
+      await WsClient.joined(srv.url, `/v1/ws/city/rooms/${room}`, "u_delivery_v1b"),
     ];
     const workers = new Set([...(await Promise.all(sio.map((c) => c.worker()))), ...(await Promise.all(ws.map((c) => c.worker())))]);
     expect(workers.size).to.equal(2);
-    await new Promise((r) => setTimeout(r, 200)); // ws path joins are asynchronous
     try {
       const N = 15;
       const rest = Array.from({ length: N }, (_, i) =>
@@ -85,7 +83,8 @@ describe("realtime: delivery across workers and protocols", function () {
       }
       for (const c of ws.slice(0, 2)) await until(() => (seqs(c.events).length >= total ? true : undefined), 10_000, "all messages on ws");
       for (const c of ws.slice(2)) await until(() => (seqs(c.events, "city.room.message").length >= total ? true : undefined), 10_000, "all on /v1 ws");
-      await new Promise((r) => setTimeout(r, 300)); // would-be duplicates arrive late
+      // A would-be duplicate would come before one more message does.
+      expected.push(await sentinel(srv.url, room, alice, [...sio, ...ws]));
       for (const c of sio) expect(seqs(c.events)).to.deep.equal(expected);
       for (const c of ws.slice(0, 2)) expect(seqs(c.events)).to.deep.equal(expected);
       for (const c of ws.slice(2)) {
@@ -107,11 +106,10 @@ describe("realtime: delivery across workers and protocols", function () {
 
   it("tells the room who joined and left, with the token's user", async () => {
     const room = await freshRoom(srv.url, alice);
-    const watcher = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`);
-    const v1 = await WsClient.connect(srv.url, `/v1/ws/city/rooms/${room}`);
+    const watcher = await WsClient.joined(srv.url, `/ws/city/rooms/${room}`, "u_join_watcher");
+    const v1 = await WsClient.joined(srv.url, `/v1/ws/city/rooms/${room}`, "u_join_watcher_v1");
     const bobSock = await SioClient.connect(srv.url, "/city/rooms", { token: bob });
     try {
-      await new Promise((r) => setTimeout(r, 150));
       await bobSock.emitAck("room.join", { room_id: room });
       await watcher.waitFor((e) => e.event === "room.join" && e.user_id === "u_bob", 5_000, "room.join");
       await v1.waitFor((e) => e.event === "city.room.join" && e.user_id === "u_bob", 5_000, "city.room.join");
@@ -147,11 +145,9 @@ describe("realtime: delivery across workers and protocols", function () {
         for (let k = 0; k < N; k++) sio.socket.emit("room.message.send", { room_id: room, body: `${sioId} #${k}`, client_message_id: `${sioId}-${k}` }, () => {});
         senders.push({ id: sioId, close: () => sio.close(), got: () => sio.events });
       }
-      const history = async () => (await api<{ body: string; user_id: string }[]>(srv.url, "GET", `/city/rooms/${room}/messages?limit=200`)).body;
-      let stored = await history();
-      for (const deadline = Date.now() + 20_000; stored.length < senders.length * N && Date.now() < deadline; stored = await history()) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      // The watcher, in the room from the start, hears every message once it is stored.
+      await until(() => (watcher.events.filter((e) => e.event === "room.message").length >= senders.length * N ? true : undefined), 20_000, "every message");
+      const stored = (await api<{ body: string; user_id: string }[]>(srv.url, "GET", `/city/rooms/${room}/messages?limit=200`)).body;
       expect(stored, "every message stored").to.have.length(senders.length * N);
       for (const s of senders) {
         const bodies = Array.from({ length: N }, (_, k) => `${s.id} #${k}`);

@@ -2,8 +2,9 @@
 // and two separate server instances (two machines) sharing Redis and PostgreSQL serve one city.
 import { expect } from "chai";
 import { startServer, type TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { SioClient, WsClient, until, type Recorded } from "../support/clients.js";
-import { api, freshRoom } from "../support/api.js";
+import { api, freshRoom, sentinel } from "../support/api.js";
 import { userToken } from "../support/tokens.js";
 
 const seqs = (events: Recorded[], name = "room.message") => events.filter((e) => e.event === name).map((e) => (e.message as { seq: number }).seq);
@@ -17,10 +18,11 @@ describe("realtime: recovery and several machines", function () {
   const tok = userToken("u_recover", { name: "Recover" });
 
   before(async () => {
-    [a, b] = await Promise.all([startServer(), startServer()]);
+    // `a` is the run's shared server; `b`, a second machine, is this file's own.
+    [a, b] = await Promise.all([sharedServer(), startServer()]);
   });
   after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
+    await b?.stop();
   });
 
   it("replays exactly the missed messages to a Socket.IO client that rejoins with last_message_id, then live ones", async () => {
@@ -41,8 +43,8 @@ describe("realtime: recovery and several machines", function () {
     expect(ack.event).to.equal("room.join");
     await writing;
     await until(() => (seqs(again.events).length >= 11 ? true : undefined), 10_000, "replay and live messages");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(seqs(again.events)).to.deep.equal([4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    const last = await sentinel(a.url, room, tok, [again]); // a would-be duplicate comes before it
+    expect(seqs(again.events)).to.deep.equal([4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, last]);
     again.close();
   });
 
@@ -56,8 +58,8 @@ describe("realtime: recovery and several machines", function () {
       await until(() => (seqs(ws.events, "city.room.message").length >= 2 ? true : undefined), 5_000, "replay");
       await post(b, room, tok, "four");
       await until(() => (seqs(ws.events, "city.room.message").length >= 3 ? true : undefined), 5_000, "live");
-      await new Promise((r) => setTimeout(r, 200));
-      expect(seqs(ws.events, "city.room.message")).to.deep.equal([2, 3, 4]);
+      const last = await sentinel(b.url, room, tok, [ws]);
+      expect(seqs(ws.events, "city.room.message")).to.deep.equal([2, 3, 4, last]);
     } finally {
       ws.close();
     }
@@ -78,11 +80,10 @@ describe("realtime: recovery and several machines", function () {
 
   it("delivers between two server instances (two machines) on both protocols, in one order", async () => {
     const room = await freshRoom(a.url, tok);
-    const onA = [await SioClient.connect(a.url, "/city/rooms"), await WsClient.connect(a.url, `/ws/city/rooms/${room}`)];
-    const onB = [await SioClient.connect(b.url, "/city/rooms"), await WsClient.connect(b.url, `/ws/city/rooms/${room}`)];
+    const onA = [await SioClient.connect(a.url, "/city/rooms"), await WsClient.joined(a.url, `/ws/city/rooms/${room}`, "u_recover_on_a")];
+    const onB = [await SioClient.connect(b.url, "/city/rooms"), await WsClient.joined(b.url, `/ws/city/rooms/${room}`, "u_recover_on_b")];
     await (onA[0] as SioClient).emitAck("room.join", { room_id: room });
     await (onB[0] as SioClient).emitAck("room.join", { room_id: room });
-    await new Promise((r) => setTimeout(r, 200));
     try {
       const writes: Promise<unknown>[] = [];
       for (let i = 0; i < 10; i++) {
@@ -92,8 +93,8 @@ describe("realtime: recovery and several machines", function () {
       await Promise.all(writes);
       const all = [...onA, ...onB];
       for (const c of all) await until(() => (seqs(c.events).length >= 20 ? true : undefined), 10_000, "20 messages");
-      await new Promise((r) => setTimeout(r, 200));
       const expected = Array.from({ length: 20 }, (_, i) => i + 1);
+      expected.push(await sentinel(b.url, room, tok, all));
       for (const c of all) expect(seqs(c.events)).to.deep.equal(expected);
     } finally {
       for (const c of [...onA, ...onB]) c.close();

@@ -3,7 +3,8 @@
 // (its join creates and holds the worker's stream of the room) or not.
 import { expect } from "chai";
 import WebSocket from "ws";
-import { startServer, type TestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { io } from "socket.io-client";
 import { SioClient, WsClient, until } from "../support/clients.js";
 import { api, freshRoom } from "../support/api.js";
@@ -136,10 +137,7 @@ describe("realtime: rejoin with last_message_id while the room is busy", functio
   const tok = userToken("u_rejoiner", { name: "Rejoiner" });
 
   before(async () => {
-    srv = await startServer({ RATE_LIMIT_ENABLED: "false" });
-  });
-  after(async () => {
-    await srv?.stop();
+    srv = await sharedServer({ RATE_LIMIT_ENABLED: "false" });
   });
 
   for (const alone of [true, false]) {
@@ -181,9 +179,11 @@ describe("realtime: rejoin with last_message_id while the room is busy", functio
       const m = await scrape(srv.url);
       return { ws: total(m, "city_room_subscriptions", { protocol: "ws" }), sio: total(m, "city_room_subscriptions", { protocol: "socket.io" }) };
     };
-    const control = await WsClient.connect(srv.url, `/ws/city/rooms/${room}`);
+    // A member whose own join announces itself: the server holds its subscription from then on.
+    const control = await WsClient.joined(srv.url, `/ws/city/rooms/${room}`, "u_rejoin_control");
     try {
-      await until(async () => ((await subscriptions()).ws >= 1 ? true : undefined), 5_000, "the control's join");
+      // The server is shared with other test files: count against what it holds now.
+      const held = await subscriptions();
       const gone: Promise<unknown>[] = [];
       for (let i = 0; i < 40; i++) {
         // Raw ws: the path join (with a replay) starts at the upgrade; the client is gone at once.
@@ -205,8 +205,8 @@ describe("realtime: rejoin with last_message_id while the room is busy", functio
       await control.waitFor((e) => e.event === "room.message" && (e.message as { body: string }).body === "after", 5_000, "a message after");
       await until(async () => {
         const n = await subscriptions();
-        return n.ws === 1 && (n.sio || 0) === 0 ? true : undefined;
-      }, 10_000, "only the control subscribed");
+        return n.ws === held.ws && (n.sio || 0) === (held.sio || 0) ? true : undefined;
+      }, 10_000, "only what was held before");
     } finally {
       control.close();
     }

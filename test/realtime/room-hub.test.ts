@@ -3,8 +3,8 @@
 // order against a message's commit and its broadcast. PostgreSQL is a stand-in whose queries the
 // test runs one at a time; no server, no sleeps.
 import { expect } from "chai";
-import { RoomHub } from "../../src/realtime/room-hub.js";
-import { replayThenLive, type ReplayOutcome } from "../../src/realtime/replay.js";
+import { RoomHub } from "../../src/realtime/hub/room-hub.js";
+import { replayThenLive, type ReplayOutcome } from "../../src/realtime/hub/replay.js";
 import type { Message } from "../../src/rooms/room-model.js";
 import { FakeAdapter, FakeMember, FakeRoomDb, ManualTimers, ROOM, recordingLogger, settle } from "../support/room-fakes.js";
 

@@ -2,7 +2,7 @@
 // reading PostgreSQL (here a stand-in whose queries the test runs) and waiting on timers the test
 // fires. No server, no sleeps.
 import { expect } from "chai";
-import { RoomStream } from "../../src/realtime/room-stream.js";
+import { RoomStream } from "../../src/realtime/hub/room-stream.js";
 import type { Message } from "../../src/rooms/room-model.js";
 import { FakeRoomDb, ManualTimers, ROOM, settle } from "../support/room-fakes.js";
 

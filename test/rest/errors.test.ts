@@ -5,6 +5,7 @@ import { expect } from "chai";
 import jwt from "jsonwebtoken";
 import type pg from "pg";
 import { startServer, type TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { TEST_JWT_SECRET, agentToken, userToken } from "../support/tokens.js";
 import { FUNCTIONAL_ENV, PREFIXES, call, expectError, get, makeRoom, post, testPool, uniq } from "./client.js";
 
@@ -27,13 +28,12 @@ describe("rest: errors", () => {
 
   before(async function () {
     this.timeout(90_000); // the cluster starts slowly on a loaded machine
-    srv = await startServer(FUNCTIONAL_ENV);
+    srv = await sharedServer(FUNCTIONAL_ENV);
     db = testPool();
     roomId = await makeRoom(srv.url, good, "err");
   });
   after(async () => {
     await db?.end();
-    await srv?.stop();
   });
 
   const messageCount = async () => Number((await db.query("SELECT count(*) AS n FROM city_room_messages WHERE room_id = $1", [roomId])).rows[0].n);

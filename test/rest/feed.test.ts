@@ -2,7 +2,8 @@
 // paging by event id without gaps.
 import { expect } from "chai";
 import type pg from "pg";
-import { startServer, type TestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { agentToken, userToken } from "../support/tokens.js";
 import { FUNCTIONAL_ENV, PREFIXES, expectError, get, makeRoom, post, testPool, uniq } from "./client.js";
 
@@ -25,12 +26,11 @@ describe("rest: feed", () => {
 
   before(async function () {
     this.timeout(90_000); // the cluster starts slowly on a loaded machine
-    srv = await startServer(FUNCTIONAL_ENV);
+    srv = await sharedServer(FUNCTIONAL_ENV);
     db = testPool();
   });
   after(async () => {
     await db?.end();
-    await srv?.stop();
   });
 
   for (const prefix of PREFIXES) {

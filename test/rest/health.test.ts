@@ -1,6 +1,7 @@
 // Liveness, readiness and CORS (CONTRACT §2, §6) at every prefix.
 import { expect } from "chai";
 import { startServer, type TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { userToken } from "../support/tokens.js";
 import { FUNCTIONAL_ENV, PREFIXES, call, get } from "./client.js";
 
@@ -8,9 +9,8 @@ describe("rest: health and CORS", () => {
   let srv: TestServer;
   before(async function () {
     this.timeout(90_000); // the cluster starts slowly on a loaded machine
-    srv = await startServer(FUNCTIONAL_ENV);
+    srv = await sharedServer(FUNCTIONAL_ENV);
   });
-  after(async () => srv?.stop());
 
   for (const prefix of PREFIXES) {
     it(`${prefix || "/"}: /healthz answers ok and /readyz reports PostgreSQL and Redis`, async () => {

@@ -6,7 +6,8 @@
 import http from "node:http";
 import { expect } from "chai";
 import type pg from "pg";
-import { startServer, type TestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { userToken } from "../support/tokens.js";
 import { FUNCTIONAL_ENV, PREFIXES, call, expectError, makeRoom, testPool, uniq, type Res } from "./client.js";
 
@@ -19,13 +20,12 @@ describe("rest: JSON bodies without application/json", () => {
 
   before(async function () {
     this.timeout(90_000); // the cluster starts slowly on a loaded machine
-    srv = await startServer(FUNCTIONAL_ENV);
+    srv = await sharedServer(FUNCTIONAL_ENV);
     db = testPool();
     roomId = await makeRoom(srv.url, token, "bodies");
   });
   after(async () => {
     await db?.end();
-    await srv?.stop();
   });
 
   const messageCount = async () => Number((await db.query("SELECT count(*) AS n FROM city_room_messages WHERE room_id = $1", [roomId])).rows[0].n);

@@ -6,6 +6,7 @@ import type pg from "pg";
 import { migrate } from "../../src/infra/db/migrate.js";
 import { createTestDatabase } from "../support/database.js";
 import { startServer, type TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { agentToken, userToken } from "../support/tokens.js";
 import { FUNCTIONAL_ENV, PREFIXES, call, expectError, get, makeRoom, post, testPool, uniq } from "./client.js";
 
@@ -19,12 +20,11 @@ describe("rest: messages", () => {
 
   before(async function () {
     this.timeout(90_000); // the cluster starts slowly on a loaded machine
-    srv = await startServer(FUNCTIONAL_ENV);
+    srv = await sharedServer(FUNCTIONAL_ENV);
     db = testPool();
   });
   after(async () => {
     await db?.end();
-    await srv?.stop();
   });
 
   const count = async (sql: string, params: unknown[]) => Number((await db.query(sql, params)).rows[0].n);

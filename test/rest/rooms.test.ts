@@ -1,7 +1,8 @@
 // Rooms over REST (CONTRACT §6 and §10): list, create (slug rules, derived slugs, 409), detail.
 import { expect } from "chai";
 import type pg from "pg";
-import { startServer, type TestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { userToken } from "../support/tokens.js";
 import { FUNCTIONAL_ENV, PREFIXES, expectError, get, makeRoom, post, testPool, uniq } from "./client.js";
 
@@ -15,12 +16,11 @@ describe("rest: rooms", () => {
 
   before(async function () {
     this.timeout(90_000); // the cluster starts slowly on a loaded machine
-    srv = await startServer(FUNCTIONAL_ENV);
+    srv = await sharedServer(FUNCTIONAL_ENV);
     db = testPool();
   });
   after(async () => {
     await db?.end();
-    await srv?.stop();
   });
 
   describe("GET /city/rooms", () => {

@@ -1,13 +1,13 @@
 import { expect } from "chai";
-import { startServer, type TestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
+import { sharedServer } from "../support/shared-server.js";
 import { auth, userToken } from "../support/tokens.js";
 
 describe("smoke", () => {
   let srv: TestServer;
   before(async () => {
-    srv = await startServer();
+    srv = await sharedServer();
   });
-  after(async () => srv?.stop());
 
   it("lists default rooms and posts a message", async () => {
     const rooms = (await (await fetch(`${srv.url}/city/rooms`)).json()) as { slug: string }[];

@@ -3,6 +3,7 @@
 import net from "node:net";
 import { io, type Socket } from "socket.io-client";
 import WebSocket from "ws";
+import { userToken } from "./tokens.js";
 
 export interface Recorded {
   event: string;
@@ -72,6 +73,16 @@ export class WsClient {
       ws.once("unexpected-response", (_req, res) => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })));
     });
     return client;
+  }
+  /**
+   * Connects to a raw-ws room path as `userId` and resolves once the path's join is done: a member
+   * hears its own join (broadcast to the room, or confirmed to it alone when not news), in either
+   * dialect. An anonymous connection has nothing to wait on.
+   */
+  static async joined(baseUrl: string, path: string, userId: string): Promise<WsClient> {
+    const c = await WsClient.connect(baseUrl, path, { token: userToken(userId) });
+    await c.waitFor((e) => (e.event === "room.join" || e.event === "city.room.join") && e.user_id === userId, 5_000, `${userId}'s path join`);
+    return c;
   }
   send(frame: object | string): void {
     this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));

@@ -1,5 +1,7 @@
-// Mocha root hooks: one migrated database for the whole run, named in TEST_DATABASE_URL.
+// Mocha root hooks: one migrated database for the whole run, named in TEST_DATABASE_URL; the
+// servers test files share (shared-server.ts) are stopped before it is dropped.
 import { createMigratedDatabase } from "./database.js";
+import { stopSharedServers } from "./shared-server.js";
 
 let drop: (() => Promise<void>) | undefined;
 
@@ -12,6 +14,7 @@ export const mochaHooks = {
   },
   async afterAll(this: Mocha.Context) {
     this.timeout(60_000);
+    await stopSharedServers();
     await drop?.();
   },
 };

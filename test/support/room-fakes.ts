@@ -3,9 +3,9 @@
 // the test runs it, as a PostgreSQL statement reads its snapshot), timers the test fires by hand,
 // and members and delivery adapters that record what each connection received.
 import type { Message } from "../../src/rooms/room-model.js";
-import type { StreamSource, StreamTimers } from "../../src/realtime/room-stream.js";
-import type { DeliveryAdapter, RoomMember } from "../../src/realtime/room-hub.js";
-import type { RoomBroadcast, ServerEvent } from "../../src/realtime/protocol/outbound.js";
+import type { StreamSource, StreamTimers } from "../../src/realtime/hub/room-stream.js";
+import type { DeliveryAdapter, RoomMember } from "../../src/realtime/hub/room-hub.js";
+import type { RoomBroadcast, ServerEvent } from "../../src/realtime/protocol/index.js";
 import type { RealtimeProtocol } from "../../src/realtime/realtime-metrics.js";
 import { pino } from "pino";
 import type { Logger } from "../../src/core/logger.js";

@@ -219,6 +219,12 @@ export function startAgentRepliesConsumer(opts: AgentRepliesConsumerOptions): Ag
         // PostgreSQL is away: try this same reply again shortly; later ones wait behind it.
         return m.nak(Math.min(1_000 * m.info.redeliveryCount, 10_000));
       }
+      if (err instanceof AppError && err.code === "rate_limited") {
+        // The agent posts faster than an author may (CONTRACT §13): this reply waits its turn, and
+        // the ones behind it wait behind it, rather than being dropped.
+        const wait = err.details?.retryAfter;
+        return m.nak(typeof wait === "number" ? Math.max(wait * 1_000, 100) : 1_000);
+      }
       if (err instanceof AppError && err.status < 500) {
         log.warn({ ...who, code: err.code }, `agents.reply: dropped a reply that cannot be posted (${err.message})`);
         return m.term();

@@ -6,21 +6,25 @@
 
   KEYS[i]        city:rl:{scope}:{id}
   ARGV[1]        cost (tokens taken from each bucket)
-  ARGV[2i]       emission interval of bucket i in ms (1000 / rate per second)
-  ARGV[2i + 1]   burst of bucket i (tokens it holds when full)
+  ARGV[2]        now in ms, or "" for Redis's clock (a caller's clock serves tests only)
+  ARGV[2i + 1]   emission interval of bucket i in ms (1000 / rate per second)
+  ARGV[2i + 2]   burst of bucket i (tokens it holds when full)
 
   Returns { allowed (1 | 0), retry_after_ms, refusing bucket index (1-based; 0 when allowed),
             tokens left in the emptiest bucket after this take }
 ]]
 local cost = tonumber(ARGV[1])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 
 local newTats = {}
 local left = -1
 for i = 1, #KEYS do
-  local interval = tonumber(ARGV[2 * i])
-  local burst = tonumber(ARGV[2 * i + 1])
+  local interval = tonumber(ARGV[2 * i + 1])
+  local burst = tonumber(ARGV[2 * i + 2])
   local tat = tonumber(redis.call('GET', KEYS[i]) or '') or now
   if tat < now then tat = now end
   local newTat = tat + interval * cost

@@ -1,60 +1,36 @@
-// The worker's Socket.IO server: Redis adapter (broadcasts and serverSideEmit reach every worker
-// on every machine), CORS from the same allowlist as REST, and token authentication per §3.
+// The worker's Socket.IO server, typed with the protocol's event maps: CORS from the same
+// allowlist as REST, and token authentication per §3. It needs no adapter across workers: room
+// events reach every worker on the room-event bus (src/realtime/bus/), and every emit here is to
+// this worker's own sockets.
 import { EventEmitter } from "node:events";
 import type http from "node:http";
-import { Server, type Socket } from "socket.io";
-import { createAdapter } from "@socket.io/redis-adapter";
-import type { Identity } from "../../auth/identity.js";
+import { Server } from "socket.io";
 import { bearer, identityOrReason, type TokenVerifier } from "../../auth/verify-token.js";
-import { listenerOnlyError } from "../protocol/outbound.js";
+import { listenerOnlyError } from "../protocol/index.js";
 import { createOriginCheck } from "../../http/cors.js";
-import { closeRedis, createRedis } from "../../infra/redis/redis.js";
-
-export interface SocketData {
-  identity: Identity | undefined;
-  /** Why the token sent with the handshake was not accepted (the socket is an anonymous listener). */
-  authError?: string;
-}
-
-/** Credentials read off the handshake request before it is dropped (see below). */
-interface RawCredentials {
-  cityToken?: string;
-}
+import { emitEvent, type CityServer, type CitySocket } from "./city-socket.js";
 
 export interface IoServerOptions {
-  readonly redisUrl: string;
   readonly corsOrigins: readonly string[] | "localhost";
   readonly verify: TokenVerifier;
-  /** Called when the adapter's subscriber reconnects: broadcasts may have been lost meanwhile. */
-  readonly onRedisReconnect?: () => void;
 }
 
 export function createIoServer(httpServer: http.Server, opts: IoServerOptions) {
-  const pub = createRedis(opts.redisUrl, "pubsub", "city-io-pub");
-  const sub = createRedis(opts.redisUrl, "pubsub", "city-io-sub");
-  let readyOnce = false;
-  sub.on("ready", () => {
-    if (readyOnce) opts.onRedisReconnect?.();
-    readyOnce = true;
-  });
   const allowed = createOriginCheck(opts.corsOrigins);
-  const io = new Server(httpServer, {
+  const io: CityServer = new Server(httpServer, {
     serveClient: false,
     // The raw-ws shim shares this HTTP server: engine.io must not destroy upgrades it does not own.
     destroyUpgrade: false,
     maxHttpBufferSize: 1e6,
     cors: { origin: (origin, cb) => cb(null, origin ? allowed(origin) : true), credentials: true },
-    adapter: createAdapter(pub, sub),
   });
 
-  // Keep what auth needs and drop the handshake request: it is the largest thing an idle
-  // connection would otherwise hold on to.
-  io.engine.on("connection", (raw: { request: http.IncomingMessage | null; transport?: { socket?: unknown } } & RawCredentials) => {
+  // Keep what auth needs (the token of the query or header, per engine.io connection) and drop
+  // the handshake request: it is the largest thing an idle connection would otherwise hold on to.
+  const tokens = new WeakMap<object, string | undefined>();
+  io.engine.on("connection", (raw: { request: http.IncomingMessage | null; transport?: { socket?: unknown } }) => {
     const req = raw.request;
-    if (req) {
-      const q = new URL(req.url ?? "/", "http://x").searchParams.get("token");
-      raw.cityToken = q ?? bearer(req.headers.authorization);
-    }
+    if (req) tokens.set(raw, new URL(req.url ?? "/", "http://x").searchParams.get("token") ?? bearer(req.headers.authorization));
     raw.request = null;
     releaseUpgradeRequest(raw.transport?.socket);
   });
@@ -63,12 +39,12 @@ export function createIoServer(httpServer: http.Server, opts: IoServerOptions) {
    *  token (expired, forged, `null`) also connects, as an anonymous listener: the namespace tells
    *  the client why at once (announceAuthError) and then treats it exactly like a tokenless one
    *  (CONTRACT §3). Identity only ever comes from a verified token. */
-  const authenticate = (socket: Socket, next: (err?: Error) => void) => {
-    const auth = socket.handshake.auth as { token?: unknown } | undefined;
-    const token =
-      (typeof auth?.token === "string" && auth.token ? auth.token : undefined) ?? (socket.conn as unknown as RawCredentials).cityToken;
+  const authenticate = (socket: CitySocket, next: (err?: Error) => void) => {
+    const auth: unknown = socket.handshake.auth;
+    const given = auth && typeof auth === "object" && "token" in auth ? auth.token : undefined;
+    const token = (typeof given === "string" && given ? given : undefined) ?? tokens.get(socket.conn);
     const { identity, reason } = token ? identityOrReason(opts.verify, token.replace(/^Bearer\s+/i, "")) : {};
-    Object.assign(socket.data as SocketData, { identity, authError: reason });
+    socket.data = { identity, authError: reason };
     next();
   };
 
@@ -79,7 +55,6 @@ export function createIoServer(httpServer: http.Server, opts: IoServerOptions) {
      *  treats as a lost transport. disconnectSockets(true) would tell them to stay away. */
     async close() {
       await new Promise<void>((resolve) => io.close(() => resolve()));
-      await Promise.all([closeRedis(pub), closeRedis(sub)]);
     },
   };
 }
@@ -87,9 +62,9 @@ export function createIoServer(httpServer: http.Server, opts: IoServerOptions) {
 export type IoServer = ReturnType<typeof createIoServer>;
 
 /** On connection: a socket whose token was refused hears why, once, before anything else. */
-export function announceAuthError(socket: Socket): void {
-  const why = (socket.data as SocketData).authError;
-  if (why) socket.emit("error", listenerOnlyError(why));
+export function announceAuthError(socket: CitySocket): void {
+  const why = socket.data.authError;
+  if (why) emitEvent(socket, listenerOnlyError(why));
 }
 
 /**

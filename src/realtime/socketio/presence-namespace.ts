@@ -1,32 +1,34 @@
-// Socket.IO namespace /city/presence: adapts sockets to the transport-free presence protocol.
-import type { Namespace, Socket } from "socket.io";
-import type { PresenceProtocol, Connection } from "../connection-types.js";
-import { FloodGuard } from "../flood-guard.js";
-import { announceAuthError, type SocketData } from "./io-server.js";
+// Socket.IO namespace /city/presence: adapts sockets to the transport-free presence handler.
+import type { Connection, Ack } from "../connection.js";
+import type { PresenceHandler } from "../handlers/presence-handler.js";
+import { isDiagnosticEvent, isPresenceEvent } from "../protocol/index.js";
+import { announceAuthError } from "./io-server.js";
+import { answerDiagnostics, emitEvent, guardEvents, splitArgs, userRoom, type CityNamespace } from "./city-socket.js";
 
 export const PRESENCE_NAMESPACE = "/city/presence";
 
-export function bindPresenceNamespace(nsp: Namespace, protocol: PresenceProtocol, workerId: string): void {
-  nsp.on("connection", (socket: Socket) => {
+export type PresenceEvents = Pick<PresenceHandler, "onOpen" | "onClose"> & {
+  handle(conn: Connection, name: "presence.heartbeat", payload: unknown, ack?: Ack): Promise<void>;
+};
+
+export function bindPresenceNamespace(nsp: CityNamespace, presence: PresenceEvents, workerId: string): void {
+  nsp.on("connection", (socket) => {
     announceAuthError(socket);
     const conn: Connection = {
       id: socket.id,
-      identity: (socket.data as SocketData).identity,
-      guard: new FloodGuard(),
-      send: (ev) => socket.emit(ev.event, ev),
-      disconnect: () => socket.disconnect(true),
+      identity: socket.data.identity,
+      send: (ev) => emitEvent(socket, ev),
+      disconnect: () => void socket.disconnect(true),
     };
     // Each user's own room, for pushes meant only for them (Second Me replies and status).
     if (conn.identity?.kind === "user") void socket.join(userRoom(conn.identity.userId));
-    protocol.onOpen(conn);
-    socket.onAny((name: string, ...args: unknown[]) => {
-      const ack = typeof args[args.length - 1] === "function" ? (args.pop() as (r: unknown) => void) : undefined;
-      if (name === "server.info") return ack ? ack({ event: "server.info", worker: workerId }) : socket.emit("server.info", { event: "server.info", worker: workerId });
-      if (name === "ping") return ack ? ack({ event: "pong" }) : socket.emit("pong", { event: "pong" });
-      void protocol.onEvent(conn, name, args[0], ack);
+    presence.onOpen(conn);
+    guardEvents(socket, (name) => isPresenceEvent(name) || isDiagnosticEvent(name));
+    socket.on("presence.heartbeat", (...args: unknown[]) => {
+      const { payload, ack } = splitArgs(args);
+      void presence.handle(conn, "presence.heartbeat", payload, ack);
     });
-    socket.on("disconnect", () => protocol.onClose(conn));
+    answerDiagnostics(socket, workerId);
+    socket.on("disconnect", () => presence.onClose(conn));
   });
 }
-
-export const userRoom = (userId: string) => `user:${userId}`;

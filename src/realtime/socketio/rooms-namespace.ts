@@ -1,47 +1,43 @@
-// Socket.IO namespace /city/rooms: adapts sockets to the transport-free rooms handler. A socket
-// is a live member of a room when it is in the Socket.IO room of that id (socketio-rooms.ts).
-import type { Namespace, Socket } from "socket.io";
-import type { RoomHub } from "../room-hub.js";
-import type { RoomsHandler, RoomsConnection } from "../rooms-handler.js";
-import { FloodGuard } from "../flood-guard.js";
-import { announceAuthError, type SocketData } from "./io-server.js";
-import { userRoom } from "./presence-namespace.js";
+// Socket.IO namespace /city/rooms: adapts sockets to the transport-free rooms handler, one
+// listener per event. A socket is a live member of a room when it is in the Socket.IO room of
+// that id (socketio-rooms.ts delivers to them).
+import type { RoomHub } from "../hub/room-hub.js";
+import type { RoomsConnection } from "../handlers/rooms-handler.js";
+import { isDiagnosticEvent, isRoomEvent, type RoomEventName } from "../protocol/index.js";
+import type { Ack } from "../connection.js";
+import { announceAuthError } from "./io-server.js";
+import { answerDiagnostics, emitEvent, guardEvents, splitArgs, userRoom, type CityNamespace } from "./city-socket.js";
 
 export const ROOMS_NAMESPACE = "/city/rooms";
 
-export function bindRoomsNamespace(nsp: Namespace, hub: RoomHub, handle: RoomsHandler, workerId: string): void {
-  nsp.on("connection", (socket: Socket) => {
+export type RoomEventHandler = (conn: RoomsConnection, name: RoomEventName, payload: unknown, ack?: Ack) => Promise<void>;
+
+export function bindRoomsNamespace(nsp: CityNamespace, hub: RoomHub, handle: RoomEventHandler, workerId: string): void {
+  nsp.on("connection", (socket) => {
     announceAuthError(socket);
-    const identity = (socket.data as SocketData).identity;
+    const identity = socket.data.identity;
     if (identity?.kind === "user") void socket.join(userRoom(identity.userId));
     const conn: RoomsConnection = {
       protocol: "socket.io",
       identity,
-      guard: new FloodGuard(),
       get closed() {
         return socket.disconnected;
       },
-      send: (ev) => socket.emit(ev.event, ev),
-      // The adapter's rooms are in memory: join and leave take effect before they return.
+      send: (ev) => emitEvent(socket, ev),
+      // Rooms are in memory: join and leave take effect before they return.
       addLive: (roomId) => void socket.join(roomId),
       removeLive: (roomId) => void socket.leave(roomId),
-      disconnect: () => socket.disconnect(true),
+      disconnect: () => void socket.disconnect(true),
     };
-    socket.onAny((name: string, ...args: unknown[]) => {
-      const ack = typeof args[args.length - 1] === "function" ? (args.pop() as (r: unknown) => void) : undefined;
-      if (name === "server.info") {
-        const info = { event: "server.info", worker: workerId };
-        if (ack) ack(info);
-        else socket.emit("server.info", info);
-        return;
-      }
-      if (name === "ping") {
-        socket.emit("pong", { event: "pong" });
-        ack?.({ event: "pong" });
-        return;
-      }
-      void handle(conn, name, args[0], ack);
+    guardEvents(socket, (name) => isRoomEvent(name) || isDiagnosticEvent(name));
+    const on = (name: RoomEventName) => socket.on(name, (...args: unknown[]) => {
+      const { payload, ack } = splitArgs(args);
+      void handle(conn, name, payload, ack);
     });
+    on("room.join");
+    on("room.leave");
+    on("room.message.send");
+    answerDiagnostics(socket, workerId);
     let rooms: string[] = [];
     socket.on("disconnecting", () => (rooms = [...socket.rooms]));
     // Socket.IO has left every room by now: replays stop, and idle streams are released.

@@ -4,7 +4,7 @@
 // timeout, tens of seconds later. This check cuts such a client off once its pending output
 // passes the same bound the raw-ws shim applies per write.
 import type { Server } from "socket.io";
-import { MAX_PENDING_OUTPUT_BYTES } from "../connection-types.js";
+import { MAX_PENDING_OUTPUT_BYTES } from "../connection.js";
 
 const CHECK_EVERY_MS = 1_000;
 

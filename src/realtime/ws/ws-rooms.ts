@@ -1,8 +1,8 @@
 // The raw-ws delivery adapter: this worker's raw-ws members of each room. A broadcast is encoded
 // once per dialect, not once per recipient (fan-out.ts).
-import { fanOut, type WsMember } from "../fan-out.js";
-import type { RoomBroadcast } from "../protocol/outbound.js";
-import type { DeliveryAdapter } from "../room-hub.js";
+import { fanOut, type WsMember } from "./fan-out.js";
+import type { RoomBroadcast } from "../protocol/index.js";
+import type { DeliveryAdapter } from "../hub/room-hub.js";
 
 export class WsRooms implements DeliveryAdapter {
   readonly protocol = "ws" as const;

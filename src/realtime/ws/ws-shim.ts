@@ -1,31 +1,29 @@
 // The raw-WebSocket shim (CONTRACT §7, §10): /ws/city/rooms/{room_id} and /ws/city/presence, and
 // their `/v1` dialect, on the same HTTP server as Koa and Socket.IO. Frames are JSON objects with
-// an `event` field; the protocol handlers are the ones Socket.IO uses. Raw-ws clients are
-// first-class room members: the room hub delivers to them directly on every worker.
+// an `event` field (ws-connection.ts); the protocol handlers are the ones Socket.IO uses. Raw-ws
+// clients are first-class room members: the hub delivers to them through ws-rooms.ts.
 import type http from "node:http";
 import type { Duplex } from "node:stream";
-import { randomUUID } from "node:crypto";
-import { WebSocketServer, WebSocket, type RawData } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import type { Identity } from "../../auth/identity.js";
 import { bearer, identityOrReason, type TokenVerifier } from "../../auth/verify-token.js";
 import { AppError, toAppError } from "../../core/errors.js";
-import { rawAppErrorResponse } from "../../http/raw-error.js";
 import type { Logger } from "../../core/logger.js";
+import { rawAppErrorResponse } from "../../http/raw-error.js";
 import { stripPrefix } from "../../http/prefix.js";
-import type { RoomHub } from "../room-hub.js";
-import { fanOut, type WsMember } from "../fan-out.js";
-import type { WsRooms } from "./ws-rooms.js";
-import type { RoomsHandler, RoomsConnection } from "../rooms-handler.js";
-import { MAX_PENDING_OUTPUT_BYTES, type Connection, type PresenceProtocol } from "../connection-types.js";
-import { FloodGuard } from "../flood-guard.js";
-import { MAX_FRAME_BYTES } from "../protocol/inbound.js";
-import { encodeFrame, errorEvent, listenerOnlyError, type ServerEvent, type WsDialect } from "../protocol/outbound.js";
+import type { RoomHub } from "../hub/room-hub.js";
+import type { RoomsConnection } from "../handlers/rooms-handler.js";
+import type { RoomEventHandler } from "../socketio/rooms-namespace.js";
+import type { PresenceEvents } from "../socketio/presence-namespace.js";
+import { isPresenceEvent, isRoomEvent, listenerOnlyError, type ServerEvent } from "../protocol/index.js";
 import type { DropReason } from "../realtime-metrics.js";
+import { fanOut, type WsMember } from "./fan-out.js";
+import type { WsRooms } from "./ws-rooms.js";
+import { readFrames, unknownEvent, wsConnection, type WsConnection } from "./ws-connection.js";
 
 /** Frames above MAX_FRAME_BYTES get an error; above this the ws library closes the socket. */
 const HARD_MAX_PAYLOAD = 1024 * 1024;
 const PING_INTERVAL_MS = 30_000;
-const PONG_TYPE = Buffer.from(JSON.stringify({ type: "pong" }));
 
 export interface WsShimDeps {
   readonly verify: TokenVerifier;
@@ -33,8 +31,8 @@ export interface WsShimDeps {
   /** This worker's raw-ws members of rooms (the hub delivers to them). */
   readonly wsRooms: WsRooms;
   readonly rooms: { assertRoom(roomId: string): Promise<void> };
-  readonly handleRoom: RoomsHandler;
-  readonly presence?: PresenceProtocol;
+  readonly handleRoom: RoomEventHandler;
+  readonly presence: PresenceEvents;
   readonly logger: Logger;
   /** Answered to `{event:"server.info"}`, so clients and tests can see which worker serves them. */
   readonly workerId: string;
@@ -98,7 +96,6 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
     });
   }
 
-
   const pinger = setInterval(() => {
     for (const ws of wss.clients) {
       if (!alive.has(ws)) {
@@ -137,9 +134,11 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
       wss.handleUpgrade(req, socket, head, (ws) => {
         alive.add(ws);
         ws.on("pong", () => alive.add(ws));
-        if (authError) sendFrame(ws, Buffer.from(encodeFrame(dialect, listenerOnlyError(authError))));
-        if (r.kind === "rooms") serveRooms(ws, identity, dialect, r.roomId, url.searchParams.get("last_message_id") ?? undefined);
-        else servePresence(ws, identity, dialect);
+        const conn = wsConnection(ws, { identity, dialect, onDrop: deps.onDrop });
+        track(ws, conn, identity);
+        if (authError) conn.send(listenerOnlyError(authError));
+        if (r.kind === "rooms") serveRooms(ws, conn, r.roomId, url.searchParams.get("last_message_id") ?? undefined);
+        else servePresence(ws, conn);
       });
     })().catch((err: unknown) => {
       // Whatever went wrong, it ends this upgrade, not the worker.
@@ -148,120 +147,45 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
     });
   });
 
-  function baseConnection(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect): Connection & WsMember {
-    return {
-      id: randomUUID(),
-      identity,
-      dialect,
-      guard: new FloodGuard(),
-      send: (ev: ServerEvent) => sendFrame(ws, Buffer.from(encodeFrame(dialect, ev))),
-      sendFrame: (frame: Buffer) => sendFrame(ws, frame),
-      disconnect: () => ws.close(1008, "flood"),
-    };
-  }
-
-  function sendFrame(ws: WebSocket, frame: Buffer): void {
-    if (ws.readyState !== WebSocket.OPEN) return;
-    if (ws.bufferedAmount + frame.length > MAX_PENDING_OUTPUT_BYTES) {
-      deps.onDrop?.("slow_reader");
-      ws.terminate(); // a reader this slow would hold unbounded memory
-      return;
-    }
-    ws.send(frame, { binary: false });
-  }
-
-  /** Parses a frame; answers ping and protocol errors itself; returns [name, payload] otherwise. */
-  function parse(conn: Pick<Connection, "send"> & WsMember, data: RawData, isBinary: boolean): [string, Record<string, unknown>] | undefined {
-    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
-    if (size > MAX_FRAME_BYTES) {
-      conn.send(errorEvent("payload_too_large", `Frames are limited to ${MAX_FRAME_BYTES} bytes`));
-      return undefined;
-    }
-    let msg: unknown;
-    try {
-      msg = JSON.parse(Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.concat(data as Buffer[]).toString("utf8"));
-    } catch {
-      conn.send(errorEvent("invalid_json", isBinary ? "Send JSON text frames" : "Frame is not valid JSON"));
-      return undefined;
-    }
-    if (!msg || typeof msg !== "object" || Array.isArray(msg)) {
-      conn.send(errorEvent("validation_failed", "A frame must be a JSON object with an event field"));
-      return undefined;
-    }
-    const obj = msg as Record<string, unknown>;
-    if (obj.type === "ping" || obj.event === "ping") {
-      // Answer in kind: the front end sends {type:"ping"}, others {event:"ping"}.
-      if (obj.type === "ping") conn.sendFrame(PONG_TYPE);
-      else conn.send({ event: "pong" });
-      return undefined;
-    }
-    if (obj.event === "server.info") {
-      conn.sendFrame(Buffer.from(JSON.stringify({ event: "server.info", worker: deps.workerId })));
-      return undefined;
-    }
-    const name = typeof obj.event === "string" ? obj.event.replace(/^city\./, "") : undefined;
-    if (!name) {
-      conn.send(errorEvent("validation_failed", "event: is required"));
-      return undefined;
-    }
-    return [name, obj];
-  }
-
-  function serveRooms(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect, firstRoom: string, lastMessageId?: string): void {
-    const base = baseConnection(ws, identity, dialect);
+  function serveRooms(ws: WebSocket, base: WsConnection, firstRoom: string, lastMessageId?: string): void {
     const joined = new Set<string>();
-    let closed = false;
-    track(ws, base, identity);
-    const conn: RoomsConnection & WsMember = {
-      ...base,
-      protocol: "ws",
-      get closed() {
-        return closed;
-      },
+    const conn: RoomsConnection & WsConnection = Object.assign(base, {
+      protocol: "ws" as const,
       pathRoom: firstRoom,
-      addLive: (roomId) => {
+      addLive: (roomId: string) => {
         joined.add(roomId);
         deps.wsRooms.add(roomId, conn);
       },
-      removeLive: (roomId) => {
+      removeLive: (roomId: string) => {
         joined.delete(roomId);
         deps.wsRooms.remove(roomId, conn);
       },
-    };
-    ws.on("message", (data, isBinary) => {
-      const parsed = parse(conn, data, isBinary);
-      if (parsed) void deps.handleRoom(conn, parsed[0], parsed[1]);
+    });
+    readFrames(ws, conn, deps.workerId, (name, payload) => {
+      if (isRoomEvent(name)) void deps.handleRoom(conn, name, payload);
+      else conn.send(unknownEvent(name, payload));
     });
     ws.on("close", () => {
-      closed = true; // a join still in flight subscribes nothing from now on
+      // conn.closed is true from now: a join still in flight subscribes nothing.
       for (const roomId of joined) deps.wsRooms.remove(roomId, conn);
       deps.hub.forget(conn, joined);
       joined.clear();
     });
-    ws.on("error", () => {});
     // The path names a room: join it at once; `?last_message_id=` replays what was missed.
     void deps.handleRoom(conn, "room.join", lastMessageId ? { room_id: firstRoom, last_message_id: lastMessageId } : { room_id: firstRoom });
   }
 
-  function servePresence(ws: WebSocket, identity: Identity | undefined, dialect: WsDialect): void {
-    const conn = baseConnection(ws, identity, dialect);
-    track(ws, conn, identity);
+  function servePresence(ws: WebSocket, conn: WsConnection): void {
     presenceMembers.add(conn);
-    deps.presence?.onOpen(conn);
-    ws.on("message", (data, isBinary) => {
-      const parsed = parse(conn, data, isBinary);
-      if (!parsed) return;
-      if (!deps.presence) {
-        conn.send(errorEvent("unavailable", "Presence is not available"));
-        return;
-      }
-      void deps.presence.onEvent(conn, parsed[0], parsed[1]);
+    deps.presence.onOpen(conn);
+    readFrames(ws, conn, deps.workerId, (name, payload) => {
+      if (isPresenceEvent(name)) void deps.presence.handle(conn, name, payload);
+      else conn.send(unknownEvent(name, payload));
     });
     ws.on("close", () => {
       presenceMembers.delete(conn);
-      deps.presence?.onClose(conn);
+      deps.presence.onClose(conn);
     });
-    ws.on("error", () => {});
   }
 
   return {
@@ -287,3 +211,5 @@ export function attachWsShim(server: http.Server, deps: WsShimDeps) {
     },
   };
 }
+
+export type WsShim = ReturnType<typeof attachWsShim>;

@@ -11,7 +11,7 @@
 //   PostgreSQL after registering, so it saw every message the stream had released by then);
 // - from then on releases up to H are skipped, and at the release of H+1 the subscriber goes live
 //   synchronously, inside the release, so that message reaches it through the normal fan-out, once.
-import type { Message } from "../rooms/room-model.js";
+import type { Message } from "../../rooms/room-model.js";
 
 export interface CatchUpOptions {
   readonly roomId: string;

@@ -2,7 +2,7 @@
 // every worker through Redis in any order; a stream releases them strictly by seq. A gap that
 // does not close by itself within GAP_WAIT_MS (a broadcast lost while Redis was away, say) is
 // filled from PostgreSQL, the source of truth.
-import type { Message } from "../rooms/room-model.js";
+import type { Message } from "../../rooms/room-model.js";
 
 export const GAP_WAIT_MS = 150;
 const MAX_PENDING = 1_000;

@@ -1,6 +1,6 @@
 // Sends one event to many raw-ws members, encoding the frame once per dialect rather than once
 // per recipient.
-import { encodeFrame, type ServerEvent, type WsDialect } from "./protocol/outbound.js";
+import { encodeFrame, type ServerEvent, type WsDialect } from "../protocol/index.js";
 
 export interface WsMember {
   readonly dialect: WsDialect;

@@ -2,7 +2,7 @@
 // PostgreSQL, then the live ones, with no gap and no duplicate. The seam between the two is the
 // hub's (catch-up.ts); this is the replay's side: read pages after what the member has, stop as
 // soon as the member is gone, and stop at a cap rather than replay without end.
-import type { Message } from "../rooms/room-model.js";
+import type { Message } from "../../rooms/room-model.js";
 import type { RoomHub, RoomMember } from "./room-hub.js";
 
 export interface ReplaySource {

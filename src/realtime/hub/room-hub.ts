@@ -1,15 +1,15 @@
-// The one event path of a worker (NOTES "Raw-ws clients as first-class room members"): every
-// room event goes to this worker's subscribers and, once, to every other worker through the
-// Socket.IO Redis adapter (serverSideEmit). Each worker then delivers to its own subscribers
-// through one delivery adapter per transport (Socket.IO: one encoded broadcast; raw ws: one frame
-// per dialect). Messages pass through the room's ordered stream first, so every client sees seq
-// order; a subscriber that joins with `last_message_id` catches up first (catch-up.ts).
-import type { Message } from "../rooms/room-model.js";
-import type { Logger } from "../core/logger.js";
+// One worker's rooms: every room event the room-event bus brings (from this process or any
+// other) is delivered to this worker's members of the room through one delivery adapter per
+// transport (Socket.IO: one encoded broadcast; raw ws: one frame per dialect), two equals.
+// Messages pass through the room's ordered stream first (room-stream.ts), so every client sees
+// seq order with no gap; a member that joins with `last_message_id` catches up first
+// (catch-up.ts, replay.ts). A room's stream lives while the room has members here.
+import type { Message } from "../../rooms/room-model.js";
+import type { Logger } from "../../core/logger.js";
 import { RoomStream, REAL_TIMERS, type StreamSource, type StreamTimers } from "./room-stream.js";
 import { CatchUp } from "./catch-up.js";
-import type { RoomBroadcast, ServerEvent } from "./protocol/outbound.js";
-import type { RealtimeProtocol } from "./realtime-metrics.js";
+import type { RoomBroadcast, ServerEvent } from "../protocol/index.js";
+import type { RealtimeProtocol } from "../realtime-metrics.js";
 
 /** Told how many clients of this worker each live room event reached (for metrics). */
 export type OnDeliver = (protocol: RealtimeProtocol, event: string, recipients: number) => void;
@@ -54,10 +54,9 @@ export interface Replay {
 }
 
 export interface RoomHubDeps {
+  /** PostgreSQL, for where a stream starts and what broadcasts missed. */
   readonly source: StreamSource;
   readonly adapters: readonly DeliveryAdapter[];
-  /** Sends a room event to every other worker, once. */
-  readonly toPeers?: (event: RoomBroadcast) => void;
   readonly logger: Logger;
   readonly onDeliver?: OnDeliver;
   readonly timers?: StreamTimers;
@@ -72,17 +71,11 @@ export class RoomHub {
 
   constructor(private readonly deps: RoomHubDeps) {}
 
-  /** A committed event from this worker: deliver here and send to every other worker. */
-  publish(event: RoomBroadcast): void {
-    this.deps.toPeers?.(event);
-    this.receive(event);
-  }
-
-  /** An event from any worker (including this one). */
+  /** A room event from any process (the bus), or derived here (room.presence). */
   receive(event: RoomBroadcast): void {
     const roomId = event.room_id;
     if (event.event !== "room.message") {
-      for (const c of this.catchUps.get(roomId)?.keys() ?? []) c.send(event);
+      for (const member of this.catchUps.get(roomId)?.keys() ?? []) member.send(event);
       this.deliver(roomId, event);
       return;
     }
