@@ -7,8 +7,9 @@
 // Core publish is at most once at the agent's end: a client drops what it publishes while
 // disconnected (nats.js v2 discards its buffer at every reconnect attempt; nats.go keeps 8 MB), and
 // a publish in flight when the server stops is gone. The agent here does what an agent must for
-// none of its replies to be lost: it gives each one an id (Nats-Msg-Id), confirms it with a flush,
-// and sends it again after a reconnect until confirmed, in order. A reply sent twice that way is
+// none of its replies to be lost: it gives each one an id (Nats-Msg-Id), has the stream confirm it
+// (JetStream answers a publish that carries a reply subject), and sends it again after a
+// reconnect until confirmed, in order. A reply sent twice that way is
 // stored once (JetStream's duplicate window, and the id as the message's idempotency key).
 import { expect } from "chai";
 import { connect, headers, JSONCodec, type NatsConnection } from "nats";
@@ -36,8 +37,11 @@ function steadyAgent(nc: NatsConnection, room: string) {
       const h = headers();
       h.set("Nats-Msg-Id", next.id);
       try {
-        nc.publish("agents.reply", jc.encode({ agent_id: "ag_steady", room_id: room, reply_text: next.text }), { headers: h });
-        await nc.flush(); // the server has it
+        // A publish with a reply subject is answered by JetStream once the stream has stored it
+        // (a PubAck); a flush only says the server read it, and a server stopping right then may
+        // not have stored it yet (seen: one tick lost in a full run).
+        const ack = jc.decode((await nc.request("agents.reply", jc.encode({ agent_id: "ag_steady", room_id: room, reply_text: next.text }), { headers: h, timeout: 2_000 })).data) as { error?: unknown };
+        if (ack.error) throw new Error("not stored");
         queue.shift();
       } catch {
         await sleep(50); // disconnected: the client reconnects by itself; send it again
