@@ -82,6 +82,22 @@ describe("agents.reply consumer (JetStream, private nats-server)", function () {
     expect(stored).to.deep.equal(["first", "second", "third"]);
   });
 
+  it("holds a reply its author may not post yet (rate_limited) and the later ones behind it, rather than dropping it", async () => {
+    const stored: string[] = [];
+    let refusals = 0;
+    await start(async (r) => {
+      if (r.text === "first" && refusals < 1) {
+        refusals++;
+        throw new AppError("rate_limited", "Too many requests; try again in 1 s", { retryAfter: 1 });
+      }
+      stored.push(r.text);
+    }, durable());
+    for (const text of ["first", "second"]) await publish({ agent_id: "ag_a", room_id: "room_city_general", reply: text });
+    await eventually(() => (stored.length === 2 ? true : undefined), 15_000);
+    expect(refusals).to.equal(1);
+    expect(stored).to.deep.equal(["first", "second"]);
+  });
+
   it("drops a reply that can never be posted (an unknown room) and goes on", async () => {
     const stored: string[] = [];
     await start(async (r) => {
