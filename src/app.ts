@@ -25,14 +25,12 @@ import { createSecondMeService } from "./secondme/secondme-service.js";
 import { createSecondMeInvoker } from "./secondme/secondme-invoker.js";
 import { createRedisUserNotifier, followUserNotifications } from "./secondme/user-notifier.js";
 import { createPresenceService } from "./presence/index.js";
-import { startAgentRepliesConsumer } from "./infra/agents-core/agents-reply-consumer.js";
-import { createAgentReplyPoster } from "./rooms/agent-replies.js";
 import { createPresenceRouter } from "./http/routes/presence-routes.js";
 import { createSecondMeRouter } from "./http/routes/secondme-routes.js";
 import { createQueuesBoard } from "./http/admin/queues-board.js";
 import { createDocsRouter } from "./docs/docs-routes.js";
 import { createConsoleRouter } from "./console/console-routes.js";
-import { createRateLimiter, createRateLimits, type RateLimits } from "./ratelimit/index.js";
+import { rateLimitsFromConfig } from "./ratelimit/index.js";
 import { createWorkerMetrics } from "./metrics/worker-metrics.js";
 import { createSharedMetrics } from "./metrics/shared-metrics.js";
 import { clusterScraper } from "./metrics/cluster-metrics.js";
@@ -53,12 +51,6 @@ export interface App {
 export interface AppOptions {
   readonly workerId?: string;
   readonly logger?: Logger;
-  /**
-   * Whether this process consumes agents' room replies from NATS `agents.reply` (CONTRACT §8, §9).
-   * Any number of processes may (JetStream keeps one order for all of them); one per API cluster
-   * does (src/worker.ts). @defaultValue true
-   */
-  readonly agentReplies?: boolean;
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
@@ -97,18 +89,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
 
   // Rate limits live in Redis so they hold across workers; they fail open when Redis is away.
-  const limits: RateLimits | undefined = config.rateLimit.enabled
-    ? createRateLimits(
-        createRateLimiter({
-          redis,
-          prefix: config.rateLimit.prefix,
-          // While Redis is away every request is let through: part of the outage, logged with it.
-          onFailOpen: (err) => redisOutage.failed("rate-limiter (failing open)", err),
-          onRecovered: () => redisOutage.succeeded(),
-        }),
-        config.rateLimit,
-      )
-    : undefined;
+  const limits = rateLimitsFromConfig(config, redis, redisOutage);
   // Committed room events reach this worker's sockets at once and every other process's through
   // Redis (src/realtime/bus/); the rooms service publishes on it, the realtime hub subscribes.
   const busSub = createRedis(config.redisUrl, "pubsub", "city-room-events", { outage: redisOutage });
@@ -170,18 +151,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   await roomEvents.start();
   metrics.setSources({ realtime: () => realtime.stats(), heartbeats: () => presence.stats().heartbeats });
-  // Agents' own room replies, from JetStream (the deployment's durable consumer), posted here
-  // through the rooms service so they reach every socket like any message. In the background: a
-  // missing NATS neither delays nor stops start-up, and the consumer keeps trying until it answers.
-  const agentReplies =
-    (opts.agentReplies ?? true)
-      ? startAgentRepliesConsumer({
-          natsUrl: config.agents.natsUrl,
-          durable: config.agents.replyQueueGroup,
-          post: createAgentReplyPoster(rooms, logger),
-          logger,
-        })
-      : undefined;
   // Second Me progress and late replies reach the user's sockets held by this worker. Read from a
   // stream on a blocking connection of its own, so nothing added while it reconnects is missed.
   const notifications = followUserNotifications(createRedis(config.redisUrl, "bullmq", "city-api-notify", { outage: redisOutage }), (n) =>
@@ -204,7 +173,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       logger.info({ requests: requests.active }, "draining");
       // In-flight requests finish (answered with Connection: close) while the sockets drain.
       const requestsDone = requests.drain(deadline);
-      await agentReplies?.close();
       await notifications.close();
       await realtime.close(deadline);
       await roomEvents.close();

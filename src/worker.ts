@@ -8,11 +8,8 @@ import { warnIfRedisEvicts } from "./infra/redis/eviction-policy.js";
 
 const config = loadConfigOrExit();
 const slot = process.env.CITY_WORKER_ID;
-// agents.reply is consumed by one worker of the cluster, the one in slot 1: one is enough, since
-// the JetStream consumer keeps what is published while that worker is replaced, and it would keep
-// one order with more of them too (src/infra/agents-core/agents-reply-consumer.ts).
 const first = slot === undefined || slot === "1";
-const app = await createApp(config, { workerId: slot ?? String(process.pid), agentReplies: first });
+const app = await createApp(config, { workerId: slot ?? String(process.pid) });
 await awaitDatabase();
 serveFromPrimary(app.server, () => app.close(), app.io, () => app.markDraining());
 process.on("uncaughtException", (err) => {

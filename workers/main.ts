@@ -10,12 +10,14 @@ import { createOutageLog, type OutageLog } from "../src/infra/outage-log.js";
 import { devChoosesAgentsCore, resolveDevAgentsCore } from "../src/dev/dev-agents-core.js";
 import { startSecondMeWorker } from "./secondme-worker.js";
 import { startPresenceSweepWorker } from "./presence-sweep-worker.js";
+import { startAgentsReplyWorker } from "./agents-reply-worker.js";
 
 type Starter = (config: Config, deps: { logger: Logger; redisOutage: OutageLog }) => Promise<{ close(): Promise<void> }>;
 
 /** One entry per kind of job; each returns something to close. */
 const STARTERS: readonly [name: string, start: Starter][] = [
   ["secondme", startSecondMeWorker],
+  ["agents-reply", startAgentsReplyWorker],
   ["presence-sweep", (config, { logger, redisOutage }) => startPresenceSweepWorker(config, { outage: redisOutage, onError: (err) => logger.warn({ err }, "presence sweep failed") })],
 ];
 

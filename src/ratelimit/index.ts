@@ -2,3 +2,4 @@
 // rules for REST writes and socket messages (rate-limits.ts).
 export { createRateLimiter, retryAfterSeconds, type RateLimiter, type RateRule, type RateCharge, type RateDecision } from "./rate-limiter.js";
 export { createRateLimits, rateLimitedError, SCOPES, type RateLimits, type RateLimitRules } from "./rate-limits.js";
+export { rateLimitsFromConfig } from "./from-config.js";

@@ -1,8 +1,8 @@
 // Agents' room replies on JetStream while things restart: an agent publishes a reply into one room
 // every 50 ms (plain core publish, as agents do) while the private nats-server (JetStream on file
-// storage) is restarted, and then while the API worker that consumes agents.reply is killed with
+// storage) is restarted, and then while the job process that consumes agents.reply is killed with
 // SIGKILL. Every reply ends up in the room exactly once, in the order published. (On core NATS,
-// every reply published while the consuming worker was being replaced was lost.)
+// every reply published while the consuming process was being replaced was lost.)
 //
 // Core publish is at most once at the agent's end: a client drops what it publishes while
 // disconnected (nats.js v2 discards its buffer at every reconnect attempt; nats.go keeps 8 MB), and
@@ -16,7 +16,7 @@ import { connect, headers, JSONCodec, type NatsConnection } from "nats";
 import { api, freshRoom } from "../support/api.js";
 import { startServer, type TestServer } from "../support/server.js";
 import { userToken } from "../support/tokens.js";
-import { privateNats, sleep, workerPids, type PrivateService } from "./support.js";
+import { jobProcessPid, privateNats, sleep, type PrivateService } from "./support.js";
 
 const NATS_PORT = 4242;
 const jc = JSONCodec();
@@ -109,9 +109,9 @@ describe("faults: agents.reply while NATS restarts and its consumer is killed", 
     await sleep(1_000);
     await nats.start();
     await sleep(1_500);
-    const slot1 = (await workerPids(srv.process.pid!)).get("1");
-    expect(slot1, "the consuming worker (slot 1)").to.be.a("number");
-    process.kill(slot1!, "SIGKILL");
+    const consumer = await jobProcessPid(srv.process.pid!);
+    expect(consumer, "the consuming job process").to.be.a("number");
+    process.kill(consumer!, "SIGKILL");
     await sleep(1_500);
     talking = false;
     await talk;
@@ -131,7 +131,7 @@ describe("faults: agents.reply while NATS restarts and its consumer is killed", 
     expect(bodies.filter((b) => b !== "warm"), "ticks in seq order").to.deep.equal(expected);
     expect(bodies.filter((b) => b === "warm")).to.have.length(1);
     expect(msgs.every((m) => m.author_agent_id === "ag_steady")).to.equal(true);
-    const slot1After = (await workerPids(srv.process.pid!)).get("1");
-    expect(slot1After, "a replacement in slot 1").to.be.a("number").and.not.equal(slot1);
+    const replacement = await jobProcessPid(srv.process.pid!);
+    expect(replacement, "a replacement job process").to.be.a("number").and.not.equal(consumer);
   });
 });

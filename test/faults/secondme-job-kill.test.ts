@@ -3,7 +3,6 @@
 // killed turn to it once its lock expired (15 s), the turn runs again (the agent is asked a second
 // time; nothing is stored twice), and the caller, still waiting, gets its one reply. The prompts
 // behind it reach the agent only after it, one at a time, in the order accepted.
-import { readFile } from "node:fs/promises";
 import { expect } from "chai";
 import { startAgentsCoreStandin, type AgentsCoreStandin } from "../../src/dev/agents-core-standin.js";
 import { SioClient } from "../support/clients.js";
@@ -11,16 +10,7 @@ import { dropKeys } from "../support/redis-keys.js";
 import { startServer, type TestServer } from "../support/server.js";
 import { userToken } from "../support/tokens.js";
 import { expectQueueDrained, invoke, untilAnswered } from "./secondme-support.js";
-import { sleep, treePids } from "./support.js";
-
-/** The job worker process of the server's tree (workers/main), if one runs. */
-async function jobProcessPid(rootPid: number): Promise<number | undefined> {
-  for (const pid of treePids(rootPid)) {
-    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (/workers\/main\.[jt]s/.test(cmd)) return pid;
-  }
-  return undefined;
-}
+import { jobProcessPid, sleep } from "./support.js";
 
 describe("faults: the job process killed during an agent call", function () {
   this.timeout(150_000);

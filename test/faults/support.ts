@@ -217,3 +217,11 @@ export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(url: 
   }
 }
 
+/** The job worker process of the server's tree (workers/main), if one runs. */
+export async function jobProcessPid(rootPid: number): Promise<number | undefined> {
+  for (const pid of treePids(rootPid)) {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (/workers\/main\.[jt]s/.test(cmd)) return pid;
+  }
+  return undefined;
+}
