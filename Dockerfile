@@ -20,10 +20,11 @@ COPY package.json package-lock.json ./
 # --omit=optional too: the prisma CLI and TypeScript are optional peers of @prisma/client, which
 # npm keeps under --omit=dev alone (about 140 MB); the only optional production package is
 # msgpackr's native speed-up, which has a JavaScript fallback. Prisma's client carries a query
-# compiler per database (about 60 MB): keep PostgreSQL's only.
+# compiler per database and build (about 60 MB): keep PostgreSQL's small one only (the schema's
+# compilerBuild).
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force \
   && find node_modules/@prisma/client/runtime -regextype posix-extended \
-       \( -regex '.*\.(mysql|sqlite|sqlserver|cockroachdb)\..*' -o -name '*.map' \) -delete
+       \( -regex '.*\.(mysql|sqlite|sqlserver|cockroachdb)\..*' -o -name 'query_compiler_fast_*' -o -name '*.map' \) -delete
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 CITY_JOBS=off
